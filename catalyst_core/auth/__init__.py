@@ -1,0 +1,1 @@
+"""Users, credentials and the actor a request runs as."""

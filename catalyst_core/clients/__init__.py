@@ -1,0 +1,1 @@
+"""Clients (the agency's brands), their members and the roles members hold."""

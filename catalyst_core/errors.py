@@ -1,0 +1,43 @@
+"""Domain errors: what went wrong in the business's terms, with no HTTP in them.
+
+Entry points translate them (the HTTP middleware maps each class to one status code)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The resource does not exist, or the actor may not know that it does (other tenants' data)."""
+
+
+class Forbidden(DomainError):
+    """The actor can see the resource but its role is too small for the action."""
+
+
+class Conflict(DomainError):
+    """The action contradicts the current state: a duplicate, a final task, the last admin."""
+
+
+class Unauthenticated(DomainError):
+    """Credentials or token are missing, wrong, expired, or belong to a deactivated user."""
+
+
+class InvalidInput(DomainError):
+    """Input that is well-formed but breaks a rule; `fields` maps each offending field to why."""
+
+    def __init__(self, fields: Mapping[str, str], message: str = "Validation error") -> None:
+        super().__init__(message)
+        self.fields = dict(fields)
+
+
+class Unavailable(DomainError):
+    """A dependency (the database, say) is down or too busy; retrying later may succeed."""

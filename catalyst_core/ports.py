@@ -1,0 +1,163 @@
+"""The ports: everything the core needs from the outside world, as Protocols.
+
+Adapters do not inherit from these; they fit them. Each port's contract suite lives in
+`catalyst_contracts` and every adapter passes it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from attrs import frozen
+
+from catalyst_core.auth.model import IssuedToken, TokenClaims, User
+from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
+from catalyst_core.events import Event
+from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.paging import Page, PageRequest, SortSpec
+from catalyst_core.tasks.model import Comment, CommentView, Task, TaskQuery
+
+# ---------------------------------------------------------------------------------------------
+# Storage: one transaction at a time hands out one repository per aggregate.
+# ---------------------------------------------------------------------------------------------
+
+
+class UserRepo(Protocol):
+    """Users. `add`/`save` raise Conflict when the email belongs to another user; `get*` return None
+    when absent. Emails are stored as given (the core normalises them)."""
+
+    async def add(self, user: User) -> None: ...
+    async def get(self, user_id: UserId) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
+    async def save(self, user: User) -> None: ...
+
+
+class ClientRepo(Protocol):
+    """Clients. `get(for_update=True)` locks the row until the transaction ends where the database
+    can (PostgreSQL), so rules spanning a client's members hold under concurrency.
+    `list_visible(None)` lists every client (platform admins); with a user id it lists the clients
+    that user belongs to, each with the user's role. Sort fields: created_at, updated_at, name."""
+
+    async def add(self, client: Client) -> None: ...
+    async def get(self, client_id: ClientId, *, for_update: bool = False) -> Client | None: ...
+    async def save(self, client: Client) -> None: ...
+    async def list_visible(
+        self, user_id: UserId | None, page: PageRequest, sort: SortSpec, *, default_role: ClientRole
+    ) -> Page[ClientView]: ...
+
+
+class MemberRepo(Protocol):
+    """Memberships of users in clients. `add` raises Conflict when the user is already a member;
+    `save` and `remove` raise NotFound when the membership does not exist.
+    Sort fields of `list`: added_at, name, email."""
+
+    async def add(self, membership: Membership) -> None: ...
+    async def get(self, client_id: ClientId, user_id: UserId) -> Membership | None: ...
+    async def save(self, membership: Membership) -> None: ...
+    async def remove(self, client_id: ClientId, user_id: UserId) -> None: ...
+    async def count_admins(self, client_id: ClientId) -> int: ...
+    async def non_members(self, client_id: ClientId, user_ids: Sequence[UserId]) -> list[UserId]:
+        """The ids among `user_ids` that are not members of the client, in the given order."""
+        ...
+
+    async def list(self, client_id: ClientId, page: PageRequest, sort: SortSpec) -> Page[MemberView]: ...
+
+
+class TaskRepo(Protocol):
+    """Tasks. `save` raises Conflict when the stored version differs from `task.version` (someone
+    else saved first) and bumps the version on success; `delete` removes the task's comments too.
+    `list` filters by every field of TaskQuery and sorts by created_at, updated_at, name, due_date
+    (nulls last) or priority (Backlog < Low < Medium < High), ties broken by id."""
+
+    async def add(self, task: Task) -> None: ...
+    async def add_many(self, tasks: Sequence[Task]) -> None: ...
+    async def get(self, task_id: TaskId) -> Task | None: ...
+    async def save(self, task: Task) -> None: ...
+    async def delete(self, task_id: TaskId) -> None: ...
+    async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]: ...
+
+
+class CommentRepo(Protocol):
+    """Comments. `list` is oldest first (ties by id) and joins each author's name and email."""
+
+    async def add(self, comment: Comment) -> None: ...
+    async def get(self, comment_id: CommentId) -> Comment | None: ...
+    async def save(self, comment: Comment) -> None: ...
+    async def delete(self, comment_id: CommentId) -> None: ...
+    async def view(self, comment_id: CommentId) -> CommentView | None: ...
+    async def list(self, task_id: TaskId, page: PageRequest) -> Page[CommentView]: ...
+
+
+class Transaction(Protocol):
+    """One unit of work. Everything done through it commits together when the `async with` block
+    exits normally and is rolled back when it raises; repositories never alias the caller's objects."""
+
+    users: UserRepo
+    clients: ClientRepo
+    members: MemberRepo
+    tasks: TaskRepo
+    comments: CommentRepo
+
+
+class Storage(Protocol):
+    """The source of transactions. `transaction(write=False)` promises not to write, which lets SQL
+    adapters skip write locks; concurrent writers are serialised or fail with Conflict, never corrupt.
+    `ping` raises when the storage is unreachable; `close` releases connections."""
+
+    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[Transaction]: ...
+    async def ping(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The rest of the outside world.
+# ---------------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware in UTC. The only way time enters the core."""
+
+    def now(self) -> datetime: ...
+
+
+class Notifier(Protocol):
+    """Delivers events after their transaction committed. Never raises: delivery failures are the
+    adapter's to log or retry, so a committed use case is never reported as failed."""
+
+    async def notify(self, event: Event) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    """Hashes and verifies passwords without blocking the event loop. `verify` returns False for a
+    wrong password or an unreadable hash; it never raises for bad input."""
+
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password: str, hashed: str) -> bool: ...
+    def needs_rehash(self, hashed: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    """Issues and verifies access tokens. `verify` raises Unauthenticated for a tampered, expired,
+    unsigned (`alg: none`) or otherwise invalid token."""
+
+    def issue(self, user_id: UserId, *, now: datetime) -> IssuedToken: ...
+    def verify(self, token: str, *, now: datetime) -> TokenClaims: ...
+
+
+@frozen
+class ScoreResult:
+    """A lead's score in [0, 1], its component scores, and the factors that moved it most."""
+
+    score: float
+    components: Mapping[str, float]
+    label: str
+    explanation: Sequence[str]
+
+
+class Scorer(Protocol):
+    """Scores a lead from its raw data. Pure and fast enough to call inside a request; raises
+    InvalidInput naming the field when the raw data cannot be scored."""
+
+    def score(self, raw_data: Mapping[str, Any], *, source: str | None = None) -> ScoreResult: ...

@@ -1,0 +1,1 @@
+"""Tasks, the agency's unit of work, and the comments that discuss them."""

@@ -1,0 +1,70 @@
+"""The aiohttp application: create_app(settings) builds everything; nothing runs at import time."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from aiohttp import web
+from swagger_ui import api_doc
+
+from catalyst_api.container import Container, build_container, start_storage, stop_storage
+from catalyst_api.handlers import auth, clients, tasks
+from catalyst_api.keys import CONTAINER
+from catalyst_api.middleware import (
+    API_PREFIX,
+    auth_middleware,
+    error_middleware,
+    request_id_middleware,
+)
+from catalyst_api.settings import Settings
+
+ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The contract (contracts/openapi.yaml), parsed once."""
+    text = resources.files("catalyst_contracts").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> web.Application:
+    """The API application. Pass `container` to run with overridden providers (tests, embedding)."""
+    settings = settings or Settings.from_env()
+    container = container or build_container(settings)
+
+    async def authenticate(token: str) -> Any:
+        return await container.auth().authenticate(token)
+
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_id_middleware, error_middleware, auth_middleware(authenticate)],
+    )
+    app[CONTAINER] = container
+
+    api = web.Application()
+    for table in ROUTE_TABLES:
+        api.add_routes(table)
+    app.add_subapp(API_PREFIX, api)
+
+    openapi_body = json.dumps(openapi_document())
+
+    async def openapi_json(_: web.Request) -> web.Response:
+        return web.Response(text=openapi_body, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi_json, name="openapi")
+    api_doc(app, config_rel_url="/openapi.json", url_prefix="/docs", title="Catalyst API")
+
+    async def on_startup(_: web.Application) -> None:
+        await start_storage(container)
+
+    async def on_cleanup(_: web.Application) -> None:
+        await stop_storage(container)
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,72 @@
+"""The composition root: the only module that names concrete adapters.
+
+Storage is chosen by configuration (`storage_kind`: memory or sql); tests and embedders replace any
+provider with `container.<provider>.override(...)`."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from catalyst_adapters.clock import SystemClock
+from catalyst_adapters.memory import MemoryStorage
+from catalyst_adapters.notifier import LogNotifier
+from catalyst_adapters.security import JwtTokenIssuer, PasslibHasher
+from catalyst_adapters.sql import SqlStorage, create_engine, migrate
+from catalyst_api.settings import Settings, sqlite_path
+from catalyst_core.auth.service import AuthService
+from catalyst_core.clients.service import ClientsService
+from catalyst_core.ids import random_ids
+from catalyst_core.tasks.service import TasksService
+
+
+class Container(containers.DeclarativeContainer):
+    config = providers.Configuration()
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Object(random_ids)
+    notifier = providers.Singleton(LogNotifier)
+    hasher = providers.Singleton(PasslibHasher)
+    tokens = providers.Singleton(
+        JwtTokenIssuer, secret=config.jwt_secret, algorithm=config.jwt_algorithm,
+        lifetime_seconds=config.jwt_lifetime_seconds,
+    )
+
+    # A plain singleton, not an async Resource: a Resource would turn every downstream factory
+    # into a future. Startup and shutdown are explicit (start_storage / stop_storage).
+    engine = providers.Singleton(create_engine, config.database_url)
+    storage = providers.Selector(
+        config.storage_kind,
+        memory=providers.Singleton(MemoryStorage),
+        sql=providers.Singleton(SqlStorage, engine),
+    )
+
+    auth = providers.Singleton(AuthService, storage, hasher, tokens, clock, ids)
+    clients = providers.Singleton(ClientsService, storage, clock, ids)
+    tasks = providers.Singleton(TasksService, storage, clock, notifier, ids)
+
+
+def build_container(settings: Settings) -> Container:
+    settings = settings.with_secret()
+    container = Container()
+    container.config.from_dict({
+        "database_url": settings.database_url,
+        "storage_kind": settings.storage_kind,
+        "jwt_secret": settings.jwt_secret,
+        "jwt_algorithm": settings.jwt_algorithm,
+        "jwt_lifetime_seconds": settings.jwt_lifetime_seconds,
+    })
+    return container
+
+
+async def start_storage(container: Container) -> None:
+    """Create the database file's folder and migrate the schema (SQL storage only)."""
+    if container.config.storage_kind() != "sql" or container.storage.overridden:
+        return
+    path = sqlite_path(container.config.database_url())
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    await migrate(container.engine())
+
+
+async def stop_storage(container: Container) -> None:
+    await container.storage().close()

@@ -1,0 +1,1 @@
+"""HTTP handlers: parse and validate, call one use case, present the envelope."""

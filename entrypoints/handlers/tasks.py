@@ -1,0 +1,134 @@
+"""Tasks and their comments."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from catalyst_api.keys import services
+from catalyst_api.middleware import actor
+from catalyst_api.schemas.common import page_data, sort_spec
+from catalyst_api.schemas.tasks import (
+    ClientScope,
+    CommentBody,
+    CommentListQuery,
+    CreateTaskBody,
+    FinishTaskBody,
+    TaskListQuery,
+    UpdateTaskBody,
+    due_date,
+    present_comment,
+    present_task,
+    task_changes,
+)
+from catalyst_api.wire import BODY, body, envelope, path_id, query, read_json, structure
+from catalyst_core.errors import InvalidInput
+from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.paging import PageRequest
+from catalyst_core.tasks.model import NewTask
+from catalyst_core.tasks.service import TaskFilters
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/tasks", name="list_tasks")
+async def list_tasks(request: web.Request) -> web.Response:
+    q = query(request, TaskListQuery)
+    filters = TaskFilters(
+        client_id=ClientId(q.client_id) if q.client_id else None, status=q.status,
+        task_type=q.task_type, priority=q.priority, by_me=q.by_me, other_people=q.other_people,
+        assignee_id=UserId(q.assignee_id) if q.assignee_id else None, q=q.q,
+        due_before=q.due_before, due_after=q.due_after,
+    )
+    page = await services(request).tasks().list(
+        actor(request), filters, PageRequest(q.page, q.limit), sort_spec(q.sort, q.order))
+    return envelope(page_data("tasks", page, present_task))
+
+
+@routes.post("/tasks", name="create_task")
+async def create_task(request: web.Request) -> web.Response:
+    scope = query(request, ClientScope)
+    shape = await body(request, CreateTaskBody)
+    if shape.client_id and scope.client_id and shape.client_id != scope.client_id:
+        raise InvalidInput({"client_id": "the body and the query name different clients"})
+    client_id = shape.client_id or scope.client_id
+    if client_id is None:
+        raise InvalidInput({"client_id": "required (in the body or as a query parameter)"})
+    new = NewTask(
+        client_id=ClientId(client_id), name=shape.name, task_type=shape.task_type,
+        priority=shape.priority, assignees=[UserId(a) for a in shape.assignees],
+        due_date=due_date(shape.due_date), description=shape.description,
+        related_object_id=shape.related_object_id, related_object_type=shape.related_object_type,
+    )
+    task = await services(request).tasks().create(actor(request), new)
+    return envelope(present_task(task), status=201, message="Task created")
+
+
+@routes.get("/tasks/{task_id}", name="get_task")
+async def get_task(request: web.Request) -> web.Response:
+    task = await services(request).tasks().get(actor(request), TaskId(path_id(request, "task_id")))
+    return envelope(present_task(task))
+
+
+@routes.patch("/tasks/{task_id}", name="update_task")
+async def update_task(request: web.Request) -> web.Response:
+    task_id = TaskId(path_id(request, "task_id"))
+    raw = await read_json(request)
+    changes = task_changes(structure(BODY, raw, UpdateTaskBody), set(raw))
+    task = await services(request).tasks().update(actor(request), task_id, changes)
+    return envelope(present_task(task), message="Task updated")
+
+
+@routes.delete("/tasks/{task_id}", name="delete_task")
+async def delete_task(request: web.Request) -> web.Response:
+    await services(request).tasks().delete(actor(request), TaskId(path_id(request, "task_id")))
+    return envelope(None, message="Task deleted")
+
+
+@routes.post("/tasks/{task_id}/complete", name="complete_task")
+async def complete_task(request: web.Request) -> web.Response:
+    task_id = TaskId(path_id(request, "task_id"))
+    shape = await body(request, FinishTaskBody, optional=True)
+    by = UserId(shape.completed_by) if shape.completed_by else None
+    task = await services(request).tasks().complete(actor(request), task_id, by)
+    return envelope(present_task(task), message="Task completed")
+
+
+@routes.post("/tasks/{task_id}/cancel", name="cancel_task")
+async def cancel_task(request: web.Request) -> web.Response:
+    task_id = TaskId(path_id(request, "task_id"))
+    shape = await body(request, FinishTaskBody, optional=True)
+    by = UserId(shape.completed_by) if shape.completed_by else None
+    task = await services(request).tasks().cancel(actor(request), task_id, by)
+    return envelope(present_task(task), message="Task cancelled")
+
+
+@routes.get("/tasks/{task_id}/comments", name="list_comments")
+async def list_comments(request: web.Request) -> web.Response:
+    task_id = TaskId(path_id(request, "task_id"))
+    q = query(request, CommentListQuery)
+    page = await services(request).tasks().list_comments(actor(request), task_id,
+                                                               PageRequest(q.page, q.limit))
+    return envelope(page_data("comments", page, present_comment))
+
+
+@routes.post("/tasks/{task_id}/comments", name="add_comment")
+async def add_comment(request: web.Request) -> web.Response:
+    task_id = TaskId(path_id(request, "task_id"))
+    shape = await body(request, CommentBody)
+    comment = await services(request).tasks().add_comment(actor(request), task_id, shape.comment)
+    return envelope(present_comment(comment), status=201, message="Comment added")
+
+
+@routes.patch("/tasks/comments/{comment_id}", name="update_comment")
+async def update_comment(request: web.Request) -> web.Response:
+    comment_id = CommentId(path_id(request, "comment_id"))
+    shape = await body(request, CommentBody)
+    comment = await services(request).tasks().update_comment(actor(request), comment_id, shape.comment)
+    return envelope(present_comment(comment), message="Comment updated")
+
+
+@routes.delete("/tasks/comments/{comment_id}", name="delete_comment")
+async def delete_comment(request: web.Request) -> web.Response:
+    await services(request).tasks().delete_comment(actor(request),
+                                                        CommentId(path_id(request, "comment_id")))
+    return envelope(None, message="Comment deleted")

@@ -1,0 +1,140 @@
+"""Shapes of tasks and comments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from attrs import field, frozen
+
+from catalyst_core.errors import InvalidInput
+from catalyst_core.paging import Order
+from catalyst_core.tasks.model import (
+    UNCHANGED,
+    CommentView,
+    Priority,
+    Task,
+    TaskChanges,
+    TaskStatus,
+    TaskType,
+)
+
+
+@frozen
+class TaskListQuery:
+    client_id: uuid.UUID | None = None
+    status: TaskStatus | None = None
+    task_type: TaskType | None = None
+    priority: Priority | None = None
+    by_me: bool = False
+    other_people: bool = False
+    assignee_id: uuid.UUID | None = None
+    q: str | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    page: int = 1
+    limit: int = 10
+    sort: str | None = None
+    order: Order | None = None
+
+
+@frozen
+class ClientScope:
+    """`?client_id=` on endpoints that also accept it in the body."""
+
+    client_id: uuid.UUID | None = None
+
+
+@frozen
+class CreateTaskBody:
+    name: str
+    client_id: uuid.UUID | None = None
+    task_type: TaskType = TaskType.OTHER
+    priority: Priority = Priority.MEDIUM
+    assignees: list[uuid.UUID] = field(factory=list)
+    due_date: str | None = None
+    description: str | None = None
+    related_object_id: str | None = None
+    related_object_type: str | None = None
+
+
+@frozen
+class UpdateTaskBody:
+    name: str | None = None
+    task_type: TaskType | None = None
+    priority: Priority | None = None
+    status: TaskStatus | None = None
+    assignees: list[uuid.UUID] | None = None
+    due_date: str | None = None
+    description: str | None = None
+    related_object_id: str | None = None
+    related_object_type: str | None = None
+
+
+@frozen
+class FinishTaskBody:
+    completed_by: uuid.UUID | None = None
+
+
+@frozen
+class CommentBody:
+    comment: str
+
+
+@frozen
+class CommentListQuery:
+    page: int = 1
+    limit: int = 10
+
+
+_NOT_NULL = ("name", "task_type", "priority", "status", "assignees")
+
+
+def due_date(raw: str | None) -> datetime | None:
+    """A date (midnight UTC) or a date-time; `None` clears it."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time.min, tzinfo=UTC)
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput({"due_date": "must be a date (YYYY-MM-DD) or an ISO-8601 date-time"}) from None
+    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
+
+
+def task_changes(patch: UpdateTaskBody, present: set[str]) -> TaskChanges:
+    """Fields absent from the body stay unchanged; a nullable field sent as null is cleared."""
+    nulls = sorted(k for k in _NOT_NULL if k in present and getattr(patch, k) is None)
+    if nulls:
+        raise InvalidInput({k: "must not be null" for k in nulls})
+
+    def nullable(name: str, value: Any) -> Any:
+        return value if name in present else UNCHANGED
+
+    return TaskChanges(
+        name=patch.name, task_type=patch.task_type, priority=patch.priority, status=patch.status,
+        assignees=patch.assignees,
+        due_date=nullable("due_date", due_date(patch.due_date)),
+        description=nullable("description", patch.description),
+        related_object_id=nullable("related_object_id", patch.related_object_id),
+        related_object_type=nullable("related_object_type", patch.related_object_type),
+    )
+
+
+def present_task(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id, "client_id": t.client_id, "name": t.name, "task_type": t.task_type,
+        "status": t.status, "priority": t.priority, "created_by": t.created_by,
+        "assignees": t.assignees, "due_date": t.due_date, "description": t.description,
+        "related_object_id": t.related_object_id, "related_object_type": t.related_object_type,
+        "completed_by": t.completed_by, "completed_at": t.completed_at,
+        "created_at": t.created_at, "updated_at": t.updated_at,
+    }
+
+
+def present_comment(c: CommentView) -> dict[str, Any]:
+    return {"id": c.id, "task_id": c.task_id, "comment": c.comment, "user_id": c.user_id,
+            "user_name": c.user_name, "user_email": c.user_email, "created_at": c.created_at,
+            "updated_at": c.updated_at}

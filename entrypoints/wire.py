@@ -1,0 +1,239 @@
+"""Parsing requests and presenting responses: cattrs converters, strict on purpose.
+
+cattrs' defaults are loose ("false" becomes True, None becomes "None"), so the body converter only
+accepts the JSON type each field declares. Query strings carry text, so the query converter parses
+text strictly instead. Every failure becomes InvalidInput naming each offending field."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from cattrs import Converter
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+
+from catalyst_core.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class MalformedBody(Exception):
+    """The body is not JSON (or not an object); answered 400."""
+
+
+# -- strict scalar hooks ---------------------------------------------------------------------------
+
+def _expect(kind: type | tuple[type, ...], name: str) -> Callable[[Any, type], Any]:
+    def hook(value: Any, _: type) -> Any:
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise TypeError(f"must be {name}")
+        if not isinstance(value, kind):
+            raise TypeError(f"must be {name}")
+        return value
+    return hook
+
+
+def _uuid_from(value: Any, _: type) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError("must be a UUID string")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+def _date_from(value: Any, _: type) -> date:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a valid date (YYYY-MM-DD)") from None
+
+
+def parse_datetime(value: str) -> datetime:
+    """ISO-8601; a time without zone is taken as UTC; always returned in UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO-8601 date-time") from None
+    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
+
+
+def _datetime_from(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("must be an ISO-8601 date-time string")
+    return parse_datetime(value)
+
+
+def _enum_from(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in cls)  # type: ignore[attr-defined]
+        raise ValueError(f"must be one of {allowed}") from None
+
+
+def _query_int(value: Any, _: type) -> int:
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+        return int(value)
+    raise ValueError("must be an integer")
+
+
+def _query_bool(value: Any, _: type) -> bool:
+    lowered = str(value).strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _base_converter(*, forbid_extra_keys: bool) -> Converter:
+    conv = Converter(forbid_extra_keys=forbid_extra_keys, detailed_validation=True)
+    conv.register_structure_hook(uuid.UUID, _uuid_from)
+    conv.register_structure_hook(date, _date_from)
+    conv.register_structure_hook(datetime, _datetime_from)
+    conv.register_structure_hook(str, _expect(str, "a string"))
+    # Registered for StrEnum too: it comes before str in a StrEnum's MRO, so the str hook
+    # above does not swallow our enums.
+    conv.register_structure_hook(enum.StrEnum, _enum_from)
+    conv.register_structure_hook(enum.Enum, _enum_from)
+    return conv
+
+
+def body_converter() -> Converter:
+    conv = _base_converter(forbid_extra_keys=True)
+    conv.register_structure_hook(int, _expect(int, "an integer"))
+    conv.register_structure_hook(float, lambda v, _: float(_expect((int, float), "a number")(v, _)))
+    conv.register_structure_hook(bool, _expect(bool, "a boolean"))
+    return conv
+
+
+def query_converter() -> Converter:
+    # Unknown query parameters are ignored: proxies and browsers add their own.
+    conv = _base_converter(forbid_extra_keys=False)
+    conv.register_structure_hook(int, _query_int)
+    conv.register_structure_hook(bool, _query_bool)
+    return conv
+
+
+BODY = body_converter()
+QUERY = query_converter()
+
+
+# -- error details ---------------------------------------------------------------------------------
+
+def _issues(exc: BaseException, path: str) -> dict[str, str]:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return {_join(path, key): "unknown field" for key in sorted(exc.extra_fields)}
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        found: dict[str, str] = {}
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            key = note.name if isinstance(note, AttributeValidationNote) else str(note.index)
+            found.update(_issues(sub, _join(path, key)))
+        for sub in without:
+            found.update(_issues(sub, path))
+        return found
+    if isinstance(exc, KeyError):
+        return {path: "required"}
+    return {path or "body": _message(exc)}
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc.args[0]) if exc.args else ""
+    if isinstance(exc, TypeError | ValueError) and text.startswith("must "):
+        return text
+    return "invalid value"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def structure(conv: Converter, data: Any, shape: type[T]) -> T:
+    try:
+        return conv.structure(data, shape)
+    except InvalidInput:
+        raise
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as e:
+        raise InvalidInput(_issues(e, "")) from None
+
+
+# -- request helpers -------------------------------------------------------------------------------
+
+async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; an absent body is {} when `optional`."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return {}
+        raise MalformedBody("a JSON object body is required")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedBody("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedBody("the body must be a JSON object")
+    return data
+
+
+async def body(request: web.Request, shape: type[T], *, optional: bool = False) -> T:
+    return structure(BODY, await read_json(request, optional=optional), shape)
+
+
+def query(request: web.Request, shape: type[T]) -> T:
+    return structure(QUERY, dict(request.query), shape)
+
+
+def path_id(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise InvalidInput({name: "must be a UUID"}) from None
+
+
+# -- presenting ------------------------------------------------------------------------------------
+
+def timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, uuid.UUID | date):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(payload: Any) -> str:
+    return json.dumps(payload, default=_default, separators=(",", ":"))
+
+
+def envelope(data: Any, *, status: int = 200, message: str = "Success",
+             headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(text=dumps({"status_code": status, "message": message, "data": data}),
+                        status=status, content_type="application/json", headers=headers)
+
+
+def error_response(status: int, message: str, detail: Any = None,
+                   headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(text=dumps({"status_code": status, "message": message, "detail": detail}),
+                        status=status, content_type="application/json", headers=headers)
