@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from catalyst_core.access import require, role_in
 from catalyst_core.auth.model import Actor, check_name
@@ -108,9 +108,9 @@ class TasksService:
 
     async def update(self, actor: Actor, task_id: TaskId, changes: TaskChanges) -> Task:
         if changes.name is not None:
-            changes = _evolve(changes, name=check_name(changes.name, max_length=MAX_TASK_NAME))
+            changes = evolve(changes, name=check_name(changes.name, max_length=MAX_TASK_NAME))
         if changes.assignees is not None:
-            changes = _evolve(changes, assignees=check_assignees(changes.assignees))
+            changes = evolve(changes, assignees=check_assignees(changes.assignees))
         for name, limit in (("description", MAX_DESCRIPTION), ("related_object_id", MAX_RELATED_ID),
                             ("related_object_type", MAX_RELATED_TYPE)):
             value = getattr(changes, name)
@@ -236,9 +236,3 @@ class TasksService:
 
     async def _notify(self, event: Event) -> None:
         await self.notifier.notify(event)
-
-
-def _evolve(changes: TaskChanges, **values: object) -> TaskChanges:
-    from attrs import evolve
-
-    return evolve(changes, **values)
