@@ -8,28 +8,24 @@ from catalyst_api.keys import services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.clients import (
     AddMemberBody,
-    ClientListQuery,
     CreateClientBody,
-    MemberListQuery,
     UpdateClientBody,
     UpdateMemberBody,
     present_client,
     present_member,
 )
-from catalyst_api.schemas.common import page_data, sort_spec
+from catalyst_api.schemas.common import SortedPageQuery, page_data
 from catalyst_api.wire import BODY, body, envelope, path_id, query, read_json, structure
 from catalyst_core.clients.service import KEEP, ClientChanges
 from catalyst_core.ids import ClientId, UserId
-from catalyst_core.paging import Order, PageRequest
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/clients", name="list_clients")
 async def list_clients(request: web.Request) -> web.Response:
-    q = query(request, ClientListQuery)
-    page = await services(request).clients().list(
-        actor(request), PageRequest(q.page, q.limit), sort_spec(q.sort, q.order))
+    q = query(request, SortedPageQuery)
+    page = await services(request).clients().list(actor(request), q.page_request(), q.sort_spec())
     return envelope(page_data("clients", page, present_client))
 
 
@@ -66,10 +62,9 @@ async def get_client_role(request: web.Request) -> web.Response:
 @routes.get("/clients/{client_id}/members", name="list_members")
 async def list_members(request: web.Request) -> web.Response:
     client_id = ClientId(path_id(request, "client_id"))
-    q = query(request, MemberListQuery)
+    q = query(request, SortedPageQuery)
     page = await services(request).clients().list_members(
-        actor(request), client_id, PageRequest(q.page, q.limit),
-        sort_spec(q.sort, q.order, default="added_at", default_order=Order.DESC))
+        actor(request), client_id, q.page_request(), q.sort_spec(default="added_at"))
     return envelope(page_data("members", page, present_member))
 
 

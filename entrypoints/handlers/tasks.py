@@ -6,11 +6,10 @@ from aiohttp import web
 
 from catalyst_api.keys import services
 from catalyst_api.middleware import actor
-from catalyst_api.schemas.common import page_data, sort_spec
+from catalyst_api.schemas.common import PageQuery, page_data
 from catalyst_api.schemas.tasks import (
     ClientScope,
     CommentBody,
-    CommentListQuery,
     CreateTaskBody,
     FinishTaskBody,
     TaskListQuery,
@@ -23,7 +22,6 @@ from catalyst_api.schemas.tasks import (
 from catalyst_api.wire import BODY, body, envelope, path_id, query, read_json, structure
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
-from catalyst_core.paging import PageRequest
 from catalyst_core.tasks.model import NewTask
 from catalyst_core.tasks.service import TaskFilters
 
@@ -40,7 +38,7 @@ async def list_tasks(request: web.Request) -> web.Response:
         due_before=q.due_before, due_after=q.due_after,
     )
     page = await services(request).tasks().list(
-        actor(request), filters, PageRequest(q.page, q.limit), sort_spec(q.sort, q.order))
+        actor(request), filters, q.page_request(), q.sort_spec())
     return envelope(page_data("tasks", page, present_task))
 
 
@@ -105,9 +103,8 @@ async def cancel_task(request: web.Request) -> web.Response:
 @routes.get("/tasks/{task_id}/comments", name="list_comments")
 async def list_comments(request: web.Request) -> web.Response:
     task_id = TaskId(path_id(request, "task_id"))
-    q = query(request, CommentListQuery)
-    page = await services(request).tasks().list_comments(actor(request), task_id,
-                                                               PageRequest(q.page, q.limit))
+    q = query(request, PageQuery)
+    page = await services(request).tasks().list_comments(actor(request), task_id, q.page_request())
     return envelope(page_data("comments", page, present_comment))
 
 

@@ -7,15 +7,6 @@ from typing import Any
 from attrs import frozen
 
 from catalyst_core.clients.model import ClientRole, ClientView, MemberView
-from catalyst_core.paging import Order
-
-
-@frozen
-class ClientListQuery:
-    page: int = 1
-    limit: int = 10
-    sort: str | None = None
-    order: Order | None = None
 
 
 @frozen
@@ -31,12 +22,6 @@ class UpdateClientBody:
     is_active: bool | None = None
 
 
-@frozen
-class MemberListQuery:
-    page: int = 1
-    limit: int = 10
-    sort: str | None = None
-    order: Order | None = None
 
 
 @frozen

@@ -8,8 +8,8 @@ from typing import Any
 
 from attrs import field, frozen
 
+from catalyst_api.schemas.common import SortedPageQuery
 from catalyst_core.errors import InvalidInput
-from catalyst_core.paging import Order
 from catalyst_core.tasks.model import (
     UNCHANGED,
     CommentView,
@@ -21,8 +21,8 @@ from catalyst_core.tasks.model import (
 )
 
 
-@frozen
-class TaskListQuery:
+@frozen(kw_only=True)
+class TaskListQuery(SortedPageQuery):
     client_id: uuid.UUID | None = None
     status: TaskStatus | None = None
     task_type: TaskType | None = None
@@ -33,10 +33,6 @@ class TaskListQuery:
     q: str | None = None
     due_before: date | None = None
     due_after: date | None = None
-    page: int = 1
-    limit: int = 10
-    sort: str | None = None
-    order: Order | None = None
 
 
 @frozen
@@ -82,10 +78,6 @@ class CommentBody:
     comment: str
 
 
-@frozen
-class CommentListQuery:
-    page: int = 1
-    limit: int = 10
 
 
 _NOT_NULL = ("name", "task_type", "priority", "status", "assignees")
@@ -99,9 +91,10 @@ def due_date(raw: str | None) -> datetime | None:
         if len(raw) == 10:
             return datetime.combine(date.fromisoformat(raw), time.min, tzinfo=UTC)
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        # Converting to UTC can leave datetime's range (9999-12-31T23:00-05:00): still bad input.
+        return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput({"due_date": "must be a date (YYYY-MM-DD) or an ISO-8601 date-time"}) from None
-    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
 
 
 def task_changes(patch: UpdateTaskBody, present: set[str]) -> TaskChanges:
