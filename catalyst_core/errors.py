@@ -4,7 +4,8 @@ Entry points translate them (the HTTP middleware maps each class to one status c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 
 class DomainError(Exception):
@@ -41,3 +42,19 @@ class InvalidInput(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (the database, say) is down or too busy; retrying later may succeed."""
+
+
+def check_each(*checks: tuple[Callable[[Any], Any], Any]) -> list[Any]:
+    """Apply each `(check, value)` pair and return the results in order (a None value stays None).
+    Every check runs before anything is raised, so one InvalidInput names all offending fields."""
+    results: list[Any] = []
+    problems: dict[str, str] = {}
+    for check, value in checks:
+        try:
+            results.append(None if value is None else check(value))
+        except InvalidInput as e:
+            problems.update(e.fields)
+            results.append(None)
+    if problems:
+        raise InvalidInput(problems)
+    return results

@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     app.router.add_get("/openapi.json", openapi_json, name="openapi")
     api_doc(app, config_rel_url="/openapi.json", url_prefix="/docs", title="Catalyst API")
+    # swagger-ui-py points the page at url_prefix + config_rel_url (/docs/openapi.json); serve it there.
+    app.router.add_get("/docs/openapi.json", openapi_json, name="docs_openapi")
 
     async def on_startup(_: web.Application) -> None:
         await start_storage(container)

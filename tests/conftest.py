@@ -10,8 +10,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,7 @@ async def api_factory(storage_factory: Callable[[str], Awaitable[Any]]
 
 
 @pytest.fixture(params=("memory", "sqlite"))
-async def api(request: pytest.FixtureRequest, api_factory: Callable[..., Awaitable[TestClient]]) -> TestClient:
+async def api(request: pytest.FixtureRequest,
+              api_factory: Callable[..., Awaitable[TestClient]]) -> TestClient:
     """An HTTP client over memory and over SQLite storage (the test runs once for each)."""
     return await api_factory(request.param)

@@ -51,9 +51,15 @@ def _ordered(column: Any, sort: SortSpec, tiebreak: Any, *, nulls_last: bool = F
     return [first.nulls_last() if nulls_last else first, tiebreak.desc() if desc else tiebreak.asc()]
 
 
+_MAX_SQL_OFFSET = 2**63 - 1
+
+
 async def _page(conn: AsyncConnection, rows_query: Any, count_query: Any, page: PageRequest,
                 mapper: Any) -> Page[Any]:
-    rows = (await conn.execute(rows_query.limit(page.limit).offset(page.offset))).all()
+    if page.offset > _MAX_SQL_OFFSET:
+        rows = []  # an offset no database can bind (64-bit) is past the end of any list
+    else:
+        rows = (await conn.execute(rows_query.limit(page.limit).offset(page.offset))).all()
     if page.offset == 0 and len(rows) < page.limit:
         total = len(rows)  # the whole list fits on the first page: no need to count
     else:
@@ -278,7 +284,9 @@ def _task_conditions(q: TaskQuery) -> list[ColumnElement[bool]]:
         conds.append(or_(c.name.icontains(q.text, autoescape=True),
                          c.description.icontains(q.text, autoescape=True)))
     if q.due_before is not None:
-        conds.append(c.due_date < _day_start(q.due_before) + timedelta(days=1))
+        # The last representable day has no next day: every due date is on or before it.
+        conds.append(c.due_date < _day_start(q.due_before) + timedelta(days=1)
+                     if q.due_before < date.max else c.due_date.is_not(None))
     if q.due_after is not None:
         conds.append(c.due_date >= _day_start(q.due_after))
     return conds

@@ -13,7 +13,7 @@ from catalyst_core.auth.model import (
     check_password,
     normalize_email,
 )
-from catalyst_core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from catalyst_core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, check_each
 from catalyst_core.ids import IdFactory, UserId
 from catalyst_core.ports import Clock, PasswordHasher, Storage, TokenIssuer
 
@@ -44,7 +44,8 @@ class AuthService:
                        role: GlobalRole = GlobalRole.MEMBER) -> User:
         """Create a user. Conflict when the email is taken. Public registration makes members;
         `role=ADMIN` is for the operator's CLI."""
-        email, name, password = normalize_email(email), check_name(name), check_password(password)
+        email, name, password = check_each((normalize_email, email), (check_name, name),
+                                           (check_password, password))
         hashed = await self.hasher.hash(password)  # before the transaction: it is slow on purpose
         now = self.clock.now()
         user = User(id=UserId(self.ids()), email=email, name=name, password_hash=hashed, role=role,
@@ -90,9 +91,8 @@ class AuthService:
 
     async def update_me(self, actor: Actor, changes: ProfileChanges) -> User:
         """Name changes freely; email and password changes need the current password."""
-        email = normalize_email(changes.email) if changes.email is not None else None
-        name = check_name(changes.name) if changes.name is not None else None
-        password = check_password(changes.password) if changes.password is not None else None
+        email, name, password = check_each((normalize_email, changes.email), (check_name, changes.name),
+                                           (check_password, changes.password))
         user = await self.me(actor)
         sensitive = (email is not None and email != user.email) or password is not None
         if sensitive:

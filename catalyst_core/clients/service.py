@@ -14,7 +14,7 @@ from catalyst_core.clients.model import (
     MemberView,
     check_logo,
 )
-from catalyst_core.errors import Conflict, NotFound
+from catalyst_core.errors import Conflict, NotFound, check_each
 from catalyst_core.ids import ClientId, IdFactory, UserId
 from catalyst_core.paging import Page, PageRequest, SortSpec
 from catalyst_core.ports import Clock, Storage, Transaction
@@ -49,8 +49,9 @@ class ClientsService:
 
     async def create(self, actor: Actor, name: str, logo: str | None = None) -> ClientView:
         """The creator becomes the client's first admin."""
+        name, logo = check_each((check_name, name), (check_logo, logo))
         now = self.clock.now()
-        client = Client(id=ClientId(self.ids()), name=check_name(name), logo=check_logo(logo),
+        client = Client(id=ClientId(self.ids()), name=name, logo=logo,
                         is_active=True, created_at=now, updated_at=now)
         async with self.storage.transaction() as tx:
             await tx.clients.add(client)
@@ -68,8 +69,8 @@ class ClientsService:
             return await role_in(tx, actor, client_id)
 
     async def update(self, actor: Actor, client_id: ClientId, changes: ClientChanges) -> ClientView:
-        name = check_name(changes.name) if changes.name is not None else None
-        logo = changes.logo if isinstance(changes.logo, _Keep) else check_logo(changes.logo)
+        name, logo = check_each((check_name, changes.name),
+                                (lambda v: v if isinstance(v, _Keep) else check_logo(v), changes.logo))
         async with self.storage.transaction() as tx:
             role = await role_in(tx, actor, client_id)
             require(role, ClientRole.ADMIN, "changing a client")
