@@ -12,10 +12,11 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 from aiohttp import web
 from cattrs import Converter
+from cattrs.cols import list_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -66,9 +67,10 @@ def parse_datetime(value: str) -> datetime:
     """ISO-8601; a time without zone is taken as UTC; always returned in UTC."""
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # Converting to UTC can leave datetime's range (9999-12-31T23:00-05:00): still bad input.
+        return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValueError("must be an ISO-8601 date-time") from None
-    return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
 
 
 def _datetime_from(value: Any, _: type) -> datetime:
@@ -113,8 +115,20 @@ def _base_converter(*, forbid_extra_keys: bool) -> Converter:
     return conv
 
 
+def _strict_list_factory(shape: Any, conv: Any) -> Callable[[Any, type], Any]:
+    # cattrs turns any iterable into a list: a string into its characters, an object into its keys.
+    structure_list = list_structure_factory(shape, conv)
+
+    def hook(value: Any, type_: type) -> Any:
+        if not isinstance(value, list):
+            raise TypeError("must be an array")
+        return structure_list(value, type_)
+    return hook
+
+
 def body_converter() -> Converter:
     conv = _base_converter(forbid_extra_keys=True)
+    conv.register_structure_hook_factory(lambda t: t is list or get_origin(t) is list, _strict_list_factory)
     conv.register_structure_hook(int, _expect(int, "an integer"))
     conv.register_structure_hook(float, lambda v, _: float(_expect((int, float), "a number")(v, _)))
     conv.register_structure_hook(bool, _expect(bool, "a boolean"))

@@ -10,8 +10,10 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Any, TypeVar
+
+import attrs
 
 from catalyst_adapters.ordering import name_key
 from catalyst_core.auth.model import User
@@ -42,7 +44,7 @@ class _Journal:
 
     def put(self, table: dict[Any, Any], key: Hashable, value: Any) -> None:
         self._entries.append((table, key, table.get(key, _MISSING)))
-        table[key] = copy.deepcopy(value)
+        table[key] = _in_utc(copy.deepcopy(value))
 
     def pop(self, table: dict[Any, Any], key: Hashable) -> None:
         self._entries.append((table, key, table.get(key, _MISSING)))
@@ -55,6 +57,16 @@ class _Journal:
             else:
                 table[key] = old
         self._entries.clear()
+
+
+def _in_utc(value: T) -> T:
+    """Keep aware datetimes in UTC, as the SQL adapter hands them back (the port promises UTC)."""
+    if attrs.has(type(value)):
+        for f in attrs.fields(type(value)):
+            item = getattr(value, f.name)
+            if isinstance(item, datetime) and item.tzinfo is not None:
+                setattr(value, f.name, item.astimezone(UTC))
+    return value
 
 
 def _page(rows: Sequence[T], page: PageRequest) -> Page[T]:
@@ -200,10 +212,11 @@ def _task_matches(t: Task, q: TaskQuery, visible: set[ClientId] | None) -> bool:
         q.assigned_to is None or q.assigned_to in t.assignees,
         q.assigned_to_other_than is None or any(a != q.assigned_to_other_than for a in t.assignees),
         q.assignee_id is None or q.assignee_id in t.assignees,
-        q.text is None or q.text.casefold() in t.name.casefold()
-        or q.text.casefold() in (t.description or "").casefold(),
+        # lower(), not casefold(): SQL's lower() is what the SQL adapters search with.
+        q.text is None or q.text.lower() in t.name.lower()
+        or q.text.lower() in (t.description or "").lower(),
         q.due_before is None or (t.due_date is not None
-                                 and t.due_date < _day_start(q.due_before) + timedelta(days=1)),
+                                 and t.due_date.astimezone(UTC).date() <= q.due_before),
         q.due_after is None or (t.due_date is not None and t.due_date >= _day_start(q.due_after)),
     )
     return all(checks)

@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from catalyst_adapters.sql import sqlite_driver
+
 # Execution option that asks SQLite for a write lock up front (BEGIN IMMEDIATE): a deferred
 # transaction that reads and then writes can fail with SQLITE_BUSY when another writer got in between.
 SQLITE_WRITE_OPTION = "catalyst_sqlite_write"
@@ -18,12 +20,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite:///path or postgresql+asyncpg://...)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.get_driver_name() == "aiosqlite" and sqlite_driver.available():
+            kwargs.setdefault("module", sqlite_driver.dbapi())
+        # Transactions always end in COMMIT or ROLLBACK (SqlStorage), so the pool's extra
+        # reset-on-return ROLLBACK would only cost another trip to the connection's thread.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                      **kwargs)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, **kwargs)
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -37,8 +48,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; case-insensitive search (icontains) must fold
+        # every letter, as PostgreSQL and the in-memory adapter do.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(SQLITE_WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Writers take the write lock up front. Readers stay in autocommit: each statement reads
+        # the newest committed state (as PostgreSQL's READ COMMITTED does) and no BEGIN/COMMIT
+        # round trips are spent on them.
+        if conn.get_execution_options().get(SQLITE_WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -5,6 +5,7 @@ the few differences (write locks, collations) live in engine.py and types.py."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -410,9 +411,22 @@ class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
+        # nothing; SQLite's busy timeout then only arbitrates between processes.
+        self._write_turn = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTransaction]:
+        if write and self._sqlite:
+            async with self._write_turn:
+                async with self._transaction(write=True) as tx:
+                    yield tx
+        else:
+            async with self._transaction(write=write) as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         try:
             async with self.engine.connect() as conn:
                 if write and self._sqlite:

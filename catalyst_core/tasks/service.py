@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from attrs import evolve, frozen
@@ -10,7 +10,7 @@ from attrs import evolve, frozen
 from catalyst_core.access import require, role_in
 from catalyst_core.auth.model import Actor, check_name
 from catalyst_core.clients.model import ClientRole
-from catalyst_core.errors import Forbidden, InvalidInput, NotFound
+from catalyst_core.errors import Forbidden, InvalidInput, NotFound, check_each
 from catalyst_core.events import CommentAdded, Event, TaskAssigned, TaskCancelled, TaskCompleted
 from catalyst_core.ids import ClientId, CommentId, IdFactory, TaskId, UserId
 from catalyst_core.paging import Page, PageRequest, SortSpec
@@ -53,6 +53,18 @@ class TaskFilters:
     due_after: date | None = None
 
 
+_TEXT_LIMITS = {"description": MAX_DESCRIPTION, "related_object_id": MAX_RELATED_ID,
+                "related_object_type": MAX_RELATED_TYPE}
+
+
+def _task_name(raw: str) -> str:
+    return check_name(raw, max_length=MAX_TASK_NAME)
+
+
+def _text(field: str) -> Callable[[str], str | None]:
+    return lambda raw: check_optional_text(raw, field, _TEXT_LIMITS[field])
+
+
 class TasksService:
     def __init__(self, storage: Storage, clock: Clock, notifier: Notifier, ids: IdFactory) -> None:
         self.storage, self.clock, self.notifier, self.ids = storage, clock, notifier, ids
@@ -60,18 +72,16 @@ class TasksService:
     # -- tasks -----------------------------------------------------------------------------------
 
     async def create(self, actor: Actor, new: NewTask) -> Task:
-        assignees = check_assignees(new.assignees)
+        name, assignees, description, related_id, related_type = check_each(
+            (_task_name, new.name), (check_assignees, new.assignees),
+            *((_text(field), getattr(new, field)) for field in _TEXT_LIMITS))
         now = self.clock.now()
         task = Task(
             id=TaskId(self.ids()), client_id=new.client_id,
-            name=check_name(new.name, max_length=MAX_TASK_NAME), task_type=new.task_type,
+            name=name, task_type=new.task_type,
             status=TaskStatus.PENDING, priority=new.priority, created_by=actor.user_id,
-            assignees=assignees, due_date=new.due_date,
-            description=check_optional_text(new.description, "description", MAX_DESCRIPTION),
-            related_object_id=check_optional_text(new.related_object_id, "related_object_id",
-                                                  MAX_RELATED_ID),
-            related_object_type=check_optional_text(new.related_object_type, "related_object_type",
-                                                    MAX_RELATED_TYPE),
+            assignees=assignees, due_date=new.due_date, description=description,
+            related_object_id=related_id, related_object_type=related_type,
             created_at=now, updated_at=now,
         )
         async with self.storage.transaction() as tx:
@@ -107,15 +117,12 @@ class TasksService:
             return await tx.tasks.list(query, page, sort)
 
     async def update(self, actor: Actor, task_id: TaskId, changes: TaskChanges) -> Task:
-        if changes.name is not None:
-            changes = evolve(changes, name=check_name(changes.name, max_length=MAX_TASK_NAME))
-        if changes.assignees is not None:
-            changes = evolve(changes, assignees=check_assignees(changes.assignees))
-        for name, limit in (("description", MAX_DESCRIPTION), ("related_object_id", MAX_RELATED_ID),
-                            ("related_object_type", MAX_RELATED_TYPE)):
-            value = getattr(changes, name)
-            if value is not UNCHANGED:
-                check_optional_text(value, name, limit)
+        # Every field is checked before raising, so one 422 names all the offending ones.
+        name, assignees, *_ = check_each(
+            (_task_name, changes.name), (check_assignees, changes.assignees),
+            *((_text(field), None if getattr(changes, field) is UNCHANGED else getattr(changes, field))
+              for field in _TEXT_LIMITS))
+        changes = evolve(changes, name=name, assignees=assignees)
         now = self.clock.now()
         async with self.storage.transaction() as tx:
             task, role = await self._visible_task(tx, actor, task_id)

@@ -9,6 +9,7 @@ from typing import Any
 from attrs import field, frozen
 
 from catalyst_api.schemas.common import SortedPageQuery
+from catalyst_api.wire import parse_datetime
 from catalyst_core.errors import InvalidInput
 from catalyst_core.tasks.model import (
     UNCHANGED,
@@ -90,10 +91,8 @@ def due_date(raw: str | None) -> datetime | None:
     try:
         if len(raw) == 10:
             return datetime.combine(date.fromisoformat(raw), time.min, tzinfo=UTC)
-        parsed = datetime.fromisoformat(raw)
-        # Converting to UTC can leave datetime's range (9999-12-31T23:00-05:00): still bad input.
-        return (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed).astimezone(UTC)
-    except (ValueError, OverflowError):
+        return parse_datetime(raw)
+    except ValueError:
         raise InvalidInput({"due_date": "must be a date (YYYY-MM-DD) or an ISO-8601 date-time"}) from None
 
 
