@@ -1,0 +1,563 @@
+"""The load benchmark: the task list and task creation on `catalyst serve` over SQLite, against a
+bare aiohttp ceiling measured in the same run.
+
+    .venv/bin/python bench/run.py [--duration 12] [--connections 32] [--reuse] [--profile]
+
+Steps: seed 100,000 tasks over 10 clients (bench/seed.py; --reuse keeps the last seeded database),
+copy the pristine database to a working directory, start `catalyst serve --no-access-log` and
+bench/ceiling.py on free ports of 127.0.0.1, log in, then drive with wrk (--latency -t2):
+
+  ceiling  GET of a fixed JSON body as big as a real page                   (--connections)
+  list     GET /api/v1/tasks?client_id=<10 rotating>&status=pending&limit=20&page=<1..50>
+  create   POST /api/v1/tasks (JSON body, one assignee)                      (--connections)
+  mixed    list and create at once from two wrk processes             (28 + 4 by default)
+
+Each phase is preceded by a short warm-up that is not recorded. Results go to
+bench/results/<stamp>.json (and latest.json) and a Markdown table is printed. The run fails (exit
+1) when any response is not 2xx or any socket error happens: that is a bug to report, not noise.
+
+--profile adds a last phase: the list load again with py-spy attached to the server (sampling, all
+threads, idle excluded); the collapsed stacks and a summary by category are written next to the
+results. wrk must be installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import seed as seeding  # noqa: E402  (bench/ is not a package)
+
+RESULTS = BENCH_DIR / "results"
+WRK_DIR = BENCH_DIR / "wrk"
+JWT_SECRET = "bench-secret-" + "x" * 40  # fixed, so tokens stay valid across server restarts
+HOST = "127.0.0.1"
+TARGET_RATIO = 1 / 8
+TARGET_P99_MS = 50.0
+LIST_PAGES = 50
+RATE = 250  # py-spy samples per second
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def catalyst_command() -> list[str]:
+    script = Path(sys.executable).parent / "catalyst"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "catalyst_api.cli"]
+
+
+def server_env(db_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "CATALYST_DATA_DIR": str(db_dir),
+        "CATALYST_DATABASE_URL": f"sqlite+aiosqlite:///{db_dir / seeding.DB_FILE}",
+        "CATALYST_JWT_SECRET": JWT_SECRET,
+    })
+    return env
+
+
+def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                            start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)  # web.run_app shuts down cleanly on SIGINT
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def http(method: str, url: str, body: Any = None, token: str | None = None,
+         timeout: float = 10) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; see {log}")
+        try:
+            status, _ = http("GET", url, timeout=2)
+            if status == 200:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} not ready after {timeout} s; see {log}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def system_busy_seconds() -> float:
+    """CPU seconds all processes have been busy so far, summed over cores (Linux /proc/stat)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of the finished child processes (the wrk runs) so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+# -- wrk -------------------------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def to_ms(text: str) -> float:
+    """'812.00us' / '1.23ms' / '2.01s' / '1.00m' -> milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    """Requests/s, p50, p99 and error counts from wrk's text output (with --latency); the exact
+    figures printed by our Lua `done()` (BENCH_JSON) take precedence where present."""
+    out: dict[str, Any] = {}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", output):
+        out["rps"] = float(m.group(1))
+    for pct in ("50", "75", "90", "99"):
+        if m := re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", output, re.M):
+            out[f"p{pct}_ms"] = to_ms(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    out["non2xx"] = int(m.group(1)) if m else 0
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
+        out["socket_errors"] = sum(int(g) for g in m.groups())
+    else:
+        out["socket_errors"] = 0
+    if m := re.search(r"^BENCH_JSON (\{.*\})$", output, re.M):
+        exact = json.loads(m.group(1))
+        seconds = exact["duration_us"] / 1e6
+        out.update({
+            "requests": exact["requests"],
+            "seconds": round(seconds, 3),
+            "rps": exact["requests"] / seconds if seconds else 0.0,
+            "p50_ms": exact["p50_us"] / 1e3, "p90_ms": exact["p90_us"] / 1e3,
+            "p99_ms": exact["p99_us"] / 1e3, "mean_ms": exact["mean_us"] / 1e3,
+            "max_ms": exact["max_us"] / 1e3,
+            "bytes_per_response": round(exact["bytes"] / exact["requests"]) if exact["requests"] else 0,
+            "non2xx": exact["non2xx"],
+            "socket_errors": exact["connect_errors"] + exact["read_errors"] + exact["write_errors"],
+            "timeouts": exact["timeouts"],
+        })
+    if "rps" not in out:
+        raise RuntimeError("could not read wrk's output:\n" + output)
+    return out
+
+
+def wrk_command(url: str, script: str, connections: int, seconds: float, threads: int,
+                args: list[str]) -> list[str]:
+    threads = max(1, min(threads, connections))
+    cmd = ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s",
+           "-s", str(WRK_DIR / script), url]
+    return cmd + (["--", *args] if args else [])
+
+
+def run_wrk(cmds: list[list[str]]) -> list[dict[str, Any]]:
+    """Run the wrk commands at the same time; return each one's parsed result."""
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for c in cmds]
+    results = []
+    for cmd, proc in zip(cmds, procs, strict=True):
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {' '.join(cmd)}\n{out}")
+        results.append(parse_wrk(out) | {"raw": out})
+    return results
+
+
+# -- phases ----------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, record: dict[str, Any], run_dir: Path,
+                 db_dir: Path) -> None:
+        self.args, self.record, self.run_dir, self.db_dir = args, record, run_dir, db_dir
+        self.server: subprocess.Popen[bytes] | None = None
+        self.ceiling: subprocess.Popen[bytes] | None = None
+        self.api = ""
+        self.token = ""
+        self.clients = ",".join(record["client_ids"])
+
+    # servers
+    def start_server(self) -> None:
+        port = free_port()
+        self.api = f"http://{HOST}:{port}"
+        log = self.run_dir / "server.log"
+        if self.args.variant is not None:
+            cmd = [sys.executable, str(BENCH_DIR / "serve_variant.py"), "--host", HOST, "--port",
+                   str(port), *self.args.variant.split()]
+        else:
+            cmd = [*catalyst_command(), "serve", "--host", HOST, "--port", str(port), "--no-access-log"]
+        self.server = start(cmd, log, server_env(self.db_dir))
+        wait_ready(f"{self.api}/api/v1/health", self.server, log)
+
+    def start_ceiling(self, body_file: Path) -> str:
+        port = free_port()
+        log = self.run_dir / "ceiling.log"
+        self.ceiling = start([sys.executable, str(BENCH_DIR / "ceiling.py"), "--host", HOST,
+                              "--port", str(port), "--body-file", str(body_file)], log)
+        url = f"http://{HOST}:{port}/"
+        wait_ready(url, self.ceiling, log)
+        return url
+
+    def login(self) -> None:
+        status, raw = http("POST", f"{self.api}/api/v1/auth/login",
+                           {"email": self.record["email"], "password": self.record["password"]})
+        if status != 200:
+            raise SystemExit(f"login failed: {status} {raw[:300]!r}")
+        self.token = json.loads(raw)["data"]["access_token"]
+
+    def capture_page(self) -> Path:
+        """One real list page: checks the endpoint answers, and becomes the ceiling's body."""
+        url = (f"{self.api}/api/v1/tasks?client_id={self.record['client_ids'][0]}"
+               f"&status=pending&limit=20&page=1")
+        status, raw = http("GET", url, token=self.token)
+        if status != 200:
+            raise SystemExit(f"GET /tasks answered {status}: {raw[:300]!r}")
+        page = json.loads(raw)["data"]
+        if len(page["tasks"]) != 20:
+            raise SystemExit(f"expected a full page of 20 tasks, got {len(page['tasks'])}")
+        path = self.run_dir / "page.json"
+        path.write_bytes(raw)
+        return path
+
+    # load
+    def list_cmd(self, connections: int, seconds: float) -> list[str]:
+        return wrk_command(self.api, "list.lua", connections, seconds, self.args.threads,
+                           [self.token, self.clients, str(LIST_PAGES)])
+
+    def create_cmd(self, connections: int, seconds: float) -> list[str]:
+        return wrk_command(self.api, "create.lua", connections, seconds, self.args.threads,
+                           [self.token, self.clients, self.record["user_id"]])
+
+    def wait_quiet(self) -> None:
+        """Wait (at most --quiet-wait seconds) for the machine to be idle: other sessions' test
+        runs share these two cores and would otherwise be measured along with us."""
+        deadline = time.monotonic() + self.args.quiet_wait
+        while True:
+            b0 = system_busy_seconds()
+            time.sleep(1)
+            busy = system_busy_seconds() - b0
+            if busy < 0.3 or time.monotonic() >= deadline:
+                if busy >= 0.3:
+                    print(f"  (machine still busy: {busy:.2f} cores in use by others; measuring anyway)",
+                          flush=True)
+                return
+
+    def measure(self, name: str, cmds: list[list[str]], pid: int) -> list[dict[str, Any]]:
+        self.wait_quiet()
+        warm = [self._with_duration(c, self.args.warmup) for c in cmds]
+        if self.args.warmup > 0:
+            run_wrk(warm)
+        cpu0, sys0, wrk0 = cpu_seconds(pid), system_busy_seconds(), children_cpu_seconds()
+        t0 = time.monotonic()
+        results = run_wrk(cmds)
+        cpu = cpu_seconds(pid) - cpu0
+        wrk_cpu = children_cpu_seconds() - wrk0
+        wall = time.monotonic() - t0
+        # Whatever else ran on the machine meanwhile (other sessions' test suites...): the numbers
+        # of a phase with much of it are not comparable; bench/run.py reports it beside each phase.
+        other = max(0.0, (system_busy_seconds() - sys0) - cpu - wrk_cpu) / wall
+        total = sum(r["requests"] for r in results)
+        for r in results:
+            r["server_cpu_seconds"] = round(cpu, 2)
+            r["server_cpu_us_per_request"] = round(cpu / total * 1e6, 1) if total else None
+            r["server_cores"] = round(cpu / wall, 2)
+            r["wrk_cores"] = round(wrk_cpu / wall, 2)
+            r["other_load_cores"] = round(other, 2)
+            r["command"] = " ".join(self._redacted(c) for c in cmds)
+        line = " + ".join(f"{r['rps']:,.0f} rps p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
+                          for r in results)
+        print(f"  {name:<8} {line}  (server {cpu / wall:.2f} cores, wrk {wrk_cpu / wall:.2f}, "
+              f"other processes {other:.2f})", flush=True)
+        if other > 0.25:
+            print(f"  WARNING: other processes used {other:.2f} of the {os.cpu_count()} cores during "
+                  f"this phase; its numbers are disturbed", flush=True)
+        return results
+
+    def _with_duration(self, cmd: list[str], seconds: float) -> list[str]:
+        return [f"-d{seconds:g}s" if c.startswith("-d") and c[2:3].isdigit() else c for c in cmd]
+
+    def _redacted(self, cmd: list[str]) -> str:
+        return " ".join("<token>" if c == self.token else
+                        "<client_ids>" if c == self.clients else c for c in cmd)
+
+    def profile(self, seconds: float) -> dict[str, Any]:
+        """The list load once more, with py-spy sampling the server."""
+        assert self.server is not None
+        pyspy = Path(sys.executable).parent / "py-spy"
+        pyspy_cmd = str(pyspy) if pyspy.exists() else shutil.which("py-spy")
+        if not pyspy_cmd:
+            print("  profile: py-spy is not installed (`.venv/bin/pip install py-spy`); "
+                  "see bench/profile_server.py for the cProfile alternative", flush=True)
+            return {"skipped": "py-spy missing"}
+        raw = self.run_dir / "profile.txt"
+        record = [pyspy_cmd, "record", "--pid", str(self.server.pid), "--duration",
+                  f"{int(seconds) + 1}", "--rate", str(RATE), "--nonblocking", "--threads"]
+        spies = [subprocess.Popen([*record, "--format", "raw", "-o", str(raw)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+        time.sleep(0.5)
+        result = run_wrk([self.list_cmd(self.args.connections, seconds)])[0]
+        out, _ = spies[0].communicate()
+        if not raw.exists():
+            print(f"  profile: py-spy wrote nothing:\n{out}", flush=True)
+            return {"skipped": out}
+        import profile_summary
+        summary = profile_summary.summarise(raw.read_text(), requests=result["requests"], rate=RATE)
+        (self.run_dir / "profile-summary.md").write_text(profile_summary.markdown(summary))
+        print(f"  profile  {result['rps']:,.0f} rps under py-spy; "
+              f"summary in {self.run_dir / 'profile-summary.md'}", flush=True)
+        return {"rps_under_profiler": result["rps"], "requests": result["requests"],
+                "summary": summary, "raw": str(raw)}
+
+
+# -- reporting -------------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for dist in ("aiohttp", "SQLAlchemy", "aiosqlite", "PyJWT", "cattrs"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "catalyst_core", "adapters",
+                                 "entrypoints"], cwd=ROOT, capture_output=True, text=True).stdout.strip())
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "platform": platform.platform(), "wrk": wrk_version,
+            "packages": versions, "git_commit": commit, "product_code_modified": dirty}
+
+
+def row(name: str, conns: str, r: dict[str, Any]) -> str:
+    return (f"| {name} | {conns} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['non2xx']} | {r.get('server_cpu_us_per_request') or '-'} | {r.get('timeouts', 0)} | "
+            f"{r.get('other_load_cores', '-')} |")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    p = result["phases"]
+    c = result["args"]["connections"]
+    lines = ["| phase | connections | requests/s | p50 ms | p99 ms | non-2xx | server CPU µs/req "
+             "| timeouts (>2 s) | other load (cores) |", "|---|---|---|---|---|---|---|---|---|"]
+    if "ceiling" in p:
+        lines.append(row("ceiling (bare aiohttp, fixed JSON)", str(c), p["ceiling"]))
+    if "list" in p:
+        lines.append(row("GET /tasks (list page)", str(c), p["list"]))
+    if "create" in p:
+        lines.append(row("POST /tasks", str(c), p["create"]))
+    if "mixed" in p:
+        g, w = p["mixed"]["list"], p["mixed"]["create"]
+        lines.append(row("mixed: GET /tasks", str(result["args"]["mixed_get"]), g))
+        lines.append(row("mixed: POST /tasks", str(result["args"]["mixed_post"]), w))
+    if (v := result.get("verdict")):
+        lines += ["", f"list/ceiling = {v['ratio']:.3f} (target >= {TARGET_RATIO:.3f}: "
+                      f"{'met' if v['ratio_ok'] else 'MISSED'}); list p99 = {v['list_p99_ms']:.1f} ms "
+                      f"(target < {TARGET_P99_MS:.0f} ms: {'met' if v['p99_ok'] else 'MISSED'})"]
+    return "\n".join(lines)
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def prepare_db(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
+    pristine = args.data_dir / "seed"
+    record = seeding.load(pristine) if args.reuse else None
+    if record is None or record["tasks"] != args.tasks:
+        print(f"seeding {args.tasks:,} tasks into {pristine} ...", flush=True)
+        import asyncio
+        record = asyncio.run(seeding.seed(pristine, n_tasks=args.tasks, quiet=True))
+        print(f"  seeded in {record['seconds']['total']} s "
+              f"(tasks {record['seconds']['tasks']} s)", flush=True)
+    else:
+        print(f"reusing the seeded database in {pristine} (seeded in "
+              f"{record['seconds']['total']} s)", flush=True)
+    # Every run starts from the same pristine copy: the create phases add rows.
+    work = args.data_dir / "run"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for f in pristine.iterdir():
+        if f.name.startswith(seeding.DB_FILE):
+            shutil.copy2(f, work / f.name)
+    return record, work
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=12, help="seconds per measured phase")
+    parser.add_argument("--warmup", type=float, default=3, help="unrecorded seconds before each phase")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--mixed-post", type=int, default=4,
+                        help="connections of the POST load in the mixed phase (the rest do GETs)")
+    parser.add_argument("--quiet-wait", type=float, default=30,
+                        help="seconds to wait, before each phase, for other processes to go idle")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads per wrk process")
+    parser.add_argument("--reuse", action="store_true", help="reuse the last seeded database")
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--data-dir", type=Path, default=RESULTS / "data")
+    parser.add_argument("--phases", default="ceiling,list,create,mixed",
+                        help="comma-separated subset of ceiling,list,create,mixed")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile the server under the list load with py-spy")
+    parser.add_argument("--variant", metavar="FLAGS",
+                        help="serve through bench/serve_variant.py with these what-if flags, e.g. "
+                             "\"--switch-interval 0.0005 --pool-size 32\"")
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        print("wrk is not installed. Install it with `sudo apt-get install -y wrk` (Debian/Ubuntu), "
+              "`brew install wrk` (macOS), or build it from https://github.com/wg/wrk.",
+              file=sys.stderr)
+        return 2
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if unknown := set(phases) - {"ceiling", "list", "create", "mixed"}:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = RESULTS / stamp
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record, db_dir = prepare_db(args)
+    mixed_get = args.connections - args.mixed_post
+
+    bench = Bench(args, record, run_dir, db_dir)
+    result: dict[str, Any] = {
+        "stamp": stamp, "machine": machine(),
+        "args": {"duration": args.duration, "warmup": args.warmup, "connections": args.connections,
+                 "threads": args.threads, "mixed_get": mixed_get, "mixed_post": args.mixed_post,
+                 "list_pages": LIST_PAGES, "variant": args.variant},
+        "seed": {k: record[k] for k in ("tasks", "tasks_per_status", "seconds", "db_bytes")}
+        | {"clients": len(record["client_ids"])},
+        "phases": {},
+    }
+    print(f"results in {run_dir}", flush=True)
+    try:
+        bench.start_server()
+        bench.login()
+        page = bench.capture_page()
+        result["page_bytes"] = page.stat().st_size
+        ceiling_url = bench.start_ceiling(page)
+        assert bench.server is not None and bench.ceiling is not None
+        d, c = args.duration, args.connections
+        if "ceiling" in phases:
+            cmd = wrk_command(ceiling_url, "ceiling.lua", c, d, args.threads, [])
+            result["phases"]["ceiling"] = bench.measure("ceiling", [cmd], bench.ceiling.pid)[0]
+        stop(bench.ceiling)  # idle, but keep the two cores for the phases below
+        if "list" in phases:
+            result["phases"]["list"] = bench.measure("list", [bench.list_cmd(c, d)], bench.server.pid)[0]
+        if "create" in phases:
+            result["phases"]["create"] = bench.measure("create", [bench.create_cmd(c, d)],
+                                                       bench.server.pid)[0]
+        if "mixed" in phases:
+            loads = [bench.list_cmd(mixed_get, d), bench.create_cmd(args.mixed_post, d)]
+            g, w = bench.measure("mixed", loads, bench.server.pid)
+            result["phases"]["mixed"] = {"list": g, "create": w}
+        if args.profile:
+            result["profile"] = bench.profile(d)
+    finally:
+        stop(bench.ceiling)
+        stop(bench.server)
+
+    p = result["phases"]
+    if "ceiling" in p and "list" in p:
+        ratio = p["list"]["rps"] / p["ceiling"]["rps"]
+        result["verdict"] = {
+            "ratio": round(ratio, 4), "ratio_target": TARGET_RATIO, "ratio_ok": ratio >= TARGET_RATIO,
+            "list_p99_ms": p["list"]["p99_ms"], "p99_target_ms": TARGET_P99_MS,
+            "p99_ok": p["list"]["p99_ms"] < TARGET_P99_MS,
+            "list_rps_needed": round(p["ceiling"]["rps"] * TARGET_RATIO),
+        }
+    for phase in p.values():  # keep the raw wrk output out of the JSON's top level noise
+        for r in (phase.values() if "rps" not in phase else [phase]):
+            (run_dir / "wrk.log").open("a").write(r.pop("raw", "") + "\n")
+    text = json.dumps(result, indent=2, default=str) + "\n"
+    (run_dir / "result.json").write_text(text)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    table = markdown(result)
+    (run_dir / "table.md").write_text(table + "\n")
+    print()
+    print(table)
+
+    slow = [(name, r) for name, phase in p.items()
+            for r in (phase.values() if "rps" not in phase else [phase]) if r.get("timeouts")]
+    if slow:
+        print("\nWARNING: requests slower than wrk's 2 s timeout (not in the latency figures) in: "
+              + ", ".join(f"{n} ({r['timeouts']})" for n, r in slow), file=sys.stderr)
+    bad = [(name, r) for name, phase in p.items()
+           for r in (phase.values() if "rps" not in phase else [phase])
+           if r["non2xx"] or r["socket_errors"]]
+    if bad:
+        print("\nFAILED: responses that were not 2xx, or socket errors, in: "
+              + ", ".join(f"{n} ({r['non2xx']} non-2xx, {r['socket_errors']} socket errors)"
+                          for n, r in bad) + f" -- see {run_dir}/server.log and wrk.log",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
