@@ -112,7 +112,7 @@ async def measure(record: dict[str, Any], n: int, profile: bool) -> None:
             for stmt, count in counters.statements.most_common():
                 print(f"  {count / n:4.1f} x {stmt}")
             if profiler:
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+                pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(20)
 
 
 def main() -> int:

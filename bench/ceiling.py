@@ -1,8 +1,8 @@
 """The ceiling: a bare aiohttp app whose one GET handler returns a fixed JSON body.
 
-It runs the way `catalyst serve` runs (one process, web.run_app, default asyncio loop, no access
-log), so whatever it reaches is the most the framework lets one process do on this machine; the
-distance from it to the task list is what Catalyst's own code costs.
+It runs the way `catalyst serve` runs (one process, web.run_app, the same event loop: uvloop where
+installed; no access log), so whatever it reaches is the most the framework lets one process do on
+this machine; the distance from it to the task list is what Catalyst's own code costs.
 
     .venv/bin/python bench/ceiling.py --port 8811 [--body-file page.json]
 
@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 
 from aiohttp import web
+
+from catalyst_api.cli import new_event_loop
 
 
 def synthetic_page(n: int = 20) -> bytes:
@@ -55,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     body = args.body_file.read_bytes() if args.body_file else synthetic_page()
     print(f"ceiling: {len(body)} byte body on http://{args.host}:{args.port}/", flush=True)
-    web.run_app(make_app(body), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(make_app(body), host=args.host, port=args.port, access_log=None, print=None,
+                loop=new_event_loop())
     return 0
 
 

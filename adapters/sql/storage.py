@@ -6,19 +6,21 @@ the few differences (write locks, collations) live in engine.py and types.py."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key
-from catalyst_adapters.sql.engine import SQLITE_WRITE_OPTION
+from catalyst_adapters.sql.engine import SQLITE_WRITE_OPTION, create_sqlite_reader
 from catalyst_adapters.sql.tables import clients, comments, memberships, task_assignees, tasks, users
 from catalyst_core.auth.model import GlobalRole, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
@@ -55,16 +57,24 @@ def _ordered(column: Any, sort: SortSpec, tiebreak: Any, *, nulls_last: bool = F
 _MAX_SQL_OFFSET = 2**63 - 1
 
 
-async def _page(conn: AsyncConnection, rows_query: Any, count_query: Any, page: PageRequest,
-                mapper: Any) -> Page[Any]:
+async def _page(conn: Any, rows_query: Any, count_query: Any, page: PageRequest, mapper: Any, *,
+                params: dict[str, Any] | None = None, heavy: bool = False) -> Page[Any]:
+    """One page: the rows, then the count unless the first page already holds everything.
+
+    With `params`, the queries carry bound parameters (`limit` and `offset` too); without, the
+    page is applied to `rows_query` here. `heavy` statements (their cost grows with the data)
+    leave the event loop on inline readers."""
+    execute = getattr(conn, "execute_offloaded", conn.execute) if heavy else conn.execute
     if page.offset > _MAX_SQL_OFFSET:
         rows = []  # an offset no database can bind (64-bit) is past the end of any list
+    elif params is None:
+        rows = (await execute(rows_query.limit(page.limit).offset(page.offset))).all()
     else:
-        rows = (await conn.execute(rows_query.limit(page.limit).offset(page.offset))).all()
+        rows = (await execute(rows_query, {**params, "limit": page.limit, "offset": page.offset})).all()
     if page.offset == 0 and len(rows) < page.limit:
-        total = len(rows)  # the whole list fits on the first page: no need to count
+        total = len(rows)
     else:
-        total = (await conn.execute(count_query)).scalar_one()
+        total = (await execute(count_query, params)).scalar_one()
     return Page(items=[mapper(r) for r in rows], total_items=total, request=page)
 
 
@@ -82,6 +92,14 @@ def _user_values(user: User) -> dict[str, Any]:
             "created_at": user.created_at, "updated_at": user.updated_at}
 
 
+# Statements run on every request, built once (building a Core statement costs more than an
+# indexed lookup); values are bound at execution.
+_USER_BY_ID = select(users).where(users.c.id == bindparam("id"))
+_USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
+_MEMBERSHIP = select(memberships).where(memberships.c.client_id == bindparam("client_id"),
+                                        memberships.c.user_id == bindparam("user_id"))
+
+
 class SqlUserRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -93,11 +111,11 @@ class SqlUserRepo:
             raise _integrity_error(e, "a user with this email already exists") from None
 
     async def get(self, user_id: UserId) -> User | None:
-        row = (await self._c.execute(select(users).where(users.c.id == user_id))).first()
+        row = (await self._c.execute(_USER_BY_ID, {"id": user_id})).first()
         return _user(row) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
-        row = (await self._c.execute(select(users).where(users.c.email == email))).first()
+        row = (await self._c.execute(_USER_BY_EMAIL, {"email": email})).first()
         return _user(row) if row else None
 
     async def save(self, user: User) -> None:
@@ -179,8 +197,7 @@ class SqlMemberRepo:
             raise _integrity_error(e, "already a member of this client") from None
 
     async def get(self, client_id: ClientId, user_id: UserId) -> Membership | None:
-        row = (await self._c.execute(select(memberships).where(
-            memberships.c.client_id == client_id, memberships.c.user_id == user_id))).first()
+        row = (await self._c.execute(_MEMBERSHIP, {"client_id": client_id, "user_id": user_id})).first()
         return Membership(row.client_id, row.user_id, ClientRole(row.role), row.added_at) if row else None
 
     async def save(self, membership: Membership) -> None:
@@ -221,16 +238,31 @@ class SqlMemberRepo:
 
 # -- tasks and comments ----------------------------------------------------------------------------
 
+# The task columns in the order _task unpacks them: a page of tasks is read on every list request,
+# so rows are unpacked positionally and enums looked up in their value maps (docs/benchmarks.md).
+_TASK_COLUMNS = tuple(tasks.c[name] for name in (
+    "id", "client_id", "name", "task_type", "status", "priority", "created_by", "assignees",
+    "due_date", "description", "related_object_id", "related_object_type", "created_at",
+    "updated_at", "completed_by", "completed_at", "version"))
+_TASK_TYPES: Mapping[str, TaskType] = TaskType._value2member_map_  # type: ignore[assignment]
+_STATUSES: Mapping[str, TaskStatus] = TaskStatus._value2member_map_  # type: ignore[assignment]
+_PRIORITIES: Mapping[str, Priority] = Priority._value2member_map_  # type: ignore[assignment]
+
+
 def _task(row: Any) -> Task:
+    (id_, client_id, name, task_type, status, priority, created_by, assignees, due_date, description,
+     related_id, related_type, created_at, updated_at, completed_by, completed_at, version) = row
     return Task(
-        id=row.id, client_id=row.client_id, name=row.name, task_type=TaskType(row.task_type),
-        status=TaskStatus(row.status), priority=Priority(row.priority), created_by=row.created_by,
-        assignees=[UserId(uuid.UUID(a)) for a in row.assignees], due_date=row.due_date,
-        description=row.description, related_object_id=row.related_object_id,
-        related_object_type=row.related_object_type, created_at=row.created_at,
-        updated_at=row.updated_at, completed_by=row.completed_by, completed_at=row.completed_at,
-        version=row.version,
+        id=id_, client_id=client_id, name=name, task_type=_TASK_TYPES[task_type],
+        status=_STATUSES[status], priority=_PRIORITIES[priority], created_by=created_by,
+        assignees=[UserId(uuid.UUID(a)) for a in assignees], due_date=due_date,
+        description=description, related_object_id=related_id, related_object_type=related_type,
+        created_at=created_at, updated_at=updated_at, completed_by=completed_by,
+        completed_at=completed_at, version=version,
     )
+
+
+_TASK_BY_ID = select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id"))
 
 
 def _task_values(task: Task) -> dict[str, Any]:
@@ -261,36 +293,63 @@ def _assigned(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists().where(task_assignees.c.task_id == tasks.c.id, condition)
 
 
-def _task_conditions(q: TaskQuery) -> list[ColumnElement[bool]]:
-    c = tasks.c
-    conds: list[ColumnElement[bool]] = []
-    if q.visible_to is not None:
-        conds.append(c.client_id.in_(
-            select(memberships.c.client_id).where(memberships.c.user_id == q.visible_to)))
-    if q.client_id is not None:
-        conds.append(c.client_id == q.client_id)
-    if q.status is not None:
-        conds.append(c.status == q.status.value)
-    if q.task_type is not None:
-        conds.append(c.task_type == q.task_type.value)
-    if q.priority is not None:
-        conds.append(c.priority == q.priority.value)
-    if q.assigned_to is not None:
-        conds.append(_assigned(task_assignees.c.user_id == q.assigned_to))
-    if q.assigned_to_other_than is not None:
-        conds.append(_assigned(task_assignees.c.user_id != q.assigned_to_other_than))
-    if q.assignee_id is not None:
-        conds.append(_assigned(task_assignees.c.user_id == q.assignee_id))
+def _like_pattern(text_: str) -> str:
+    """A LIKE pattern matching `text_` anywhere, with %, _ and the escape character literal."""
+    escaped = text_.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+# Each filter of TaskQuery as a condition on bound parameters. Statements are built once per
+# combination of filters and sort (see _task_list_statements): building a Core statement costs
+# more than running an indexed query, so the hot path only binds values.
+_TASK_CONDITIONS: Mapping[str, Any] = {
+    "visible_to": lambda c: c.client_id.in_(
+        select(memberships.c.client_id).where(memberships.c.user_id == bindparam("visible_to"))),
+    "client_id": lambda c: c.client_id == bindparam("client_id"),
+    "status": lambda c: c.status == bindparam("status"),
+    "task_type": lambda c: c.task_type == bindparam("task_type"),
+    "priority": lambda c: c.priority == bindparam("priority"),
+    "assigned_to": lambda c: _assigned(task_assignees.c.user_id == bindparam("assigned_to")),
+    "assigned_to_other_than": lambda c: _assigned(
+        task_assignees.c.user_id != bindparam("assigned_to_other_than")),
+    "assignee_id": lambda c: _assigned(task_assignees.c.user_id == bindparam("assignee_id")),
+    "text": lambda c: or_(func.lower(c.name).like(bindparam("text"), escape="/"),
+                          func.lower(c.description).like(bindparam("text"), escape="/")),
+    "due_before": lambda c: c.due_date < bindparam("due_before"),
+    "has_due_date": lambda c: c.due_date.is_not(None),
+    "due_after": lambda c: c.due_date >= bindparam("due_after"),
+}
+
+
+def _task_filter(q: TaskQuery) -> dict[str, Any]:
+    """The values to bind, keyed by the names of the conditions that apply."""
+    values: dict[str, Any] = {}
+    for name in ("visible_to", "client_id", "assigned_to", "assigned_to_other_than", "assignee_id"):
+        if getattr(q, name) is not None:
+            values[name] = getattr(q, name)
+    for name in ("status", "task_type", "priority"):
+        if getattr(q, name) is not None:
+            values[name] = getattr(q, name).value
     if q.text is not None:
-        conds.append(or_(c.name.icontains(q.text, autoescape=True),
-                         c.description.icontains(q.text, autoescape=True)))
+        values["text"] = _like_pattern(q.text)
     if q.due_before is not None:
-        # The last representable day has no next day: every due date is on or before it.
-        conds.append(c.due_date < _day_start(q.due_before) + timedelta(days=1)
-                     if q.due_before < date.max else c.due_date.is_not(None))
+        if q.due_before < date.max:
+            values["due_before"] = _day_start(q.due_before) + timedelta(days=1)
+        else:  # the last representable day has no next day: any due date is on or before it
+            values["has_due_date"] = True
     if q.due_after is not None:
-        conds.append(c.due_date >= _day_start(q.due_after))
-    return conds
+        values["due_after"] = _day_start(q.due_after)
+    return values
+
+
+@functools.cache
+def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order) -> tuple[Any, Any]:
+    conds = [_TASK_CONDITIONS[name](tasks.c) for name in shape]
+    sort = SortSpec(field=sort_field, order=order)
+    ordering = _ordered(_TASK_SORT[sort_field], sort, tasks.c.id, nulls_last=sort_field == "due_date")
+    rows = (select(*_TASK_COLUMNS).where(*conds).order_by(*ordering)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return rows, select(func.count()).select_from(tasks).where(*conds)
 
 
 class SqlTaskRepo:
@@ -313,7 +372,7 @@ class SqlTaskRepo:
             raise _integrity_error(e, "task already exists") from None
 
     async def get(self, task_id: TaskId) -> Task | None:
-        row = (await self._c.execute(select(tasks).where(tasks.c.id == task_id))).first()
+        row = (await self._c.execute(_TASK_BY_ID, {"id": task_id})).first()
         return _task(row) if row else None
 
     async def save(self, task: Task) -> None:
@@ -337,11 +396,11 @@ class SqlTaskRepo:
             raise NotFound("task not found")
 
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
-        conds = _task_conditions(query)
-        order = _ordered(_TASK_SORT[sort.field], sort, tasks.c.id, nulls_last=sort.field == "due_date")
-        rows = select(tasks).where(*conds).order_by(*order)
-        count = select(func.count()).select_from(tasks).where(*conds)
-        return await _page(self._c, rows, count, page, _task)
+        values = _task_filter(query)
+        rows, count = _task_list_statements(tuple(values), sort.field, sort.order)
+        # A text search scans the client's tasks; everything else is an index range.
+        return await _page(self._c, rows, count, page, _task, params=values,
+                           heavy=query.text is not None)
 
 
 _COMMENT_VIEW = (select(comments, users.c.name.label("user_name"), users.c.email.label("user_email"))
@@ -395,8 +454,23 @@ class SqlCommentRepo:
 
 # -- the storage -----------------------------------------------------------------------------------
 
+class InlineConnection:
+    """The part of AsyncConnection the repositories use, over a synchronous SQLite connection that
+    runs on the event loop. `execute_offloaded` is for statements whose cost grows with the data
+    (text search): they run on a worker thread instead."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._c.execute(statement, parameters)
+
+    async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
+        return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
+
+
 class SqlTransaction:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection | InlineConnection) -> None:
         self.connection = conn
         self.users = SqlUserRepo(conn)
         self.clients = SqlClientRepo(conn)
@@ -411,6 +485,7 @@ class SqlStorage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; SQLite's busy timeout then only arbitrates between processes.
         self._write_turn = asyncio.Lock()
@@ -421,6 +496,9 @@ class SqlStorage:
             async with self._write_turn:
                 async with self._transaction(write=True) as tx:
                     yield tx
+        elif not write and self._reader is not None:
+            async with self._inline_read() as tx:
+                yield tx
         else:
             async with self._transaction(write=write) as tx:
                 yield tx
@@ -440,11 +518,22 @@ class SqlStorage:
                 raise Unavailable("lost the database connection") from e
             raise
 
+    @asynccontextmanager
+    async def _inline_read(self) -> AsyncIterator[SqlTransaction]:
+        assert self._reader is not None
+        try:
+            with self._reader.connect() as conn:
+                yield SqlTransaction(InlineConnection(conn))
+        except OperationalError as e:
+            raise Unavailable(f"the database is unavailable: {type(e.orig).__name__}") from e
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.dispose()
         await self.engine.dispose()
 
     async def reset(self) -> None:
