@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import sys
@@ -88,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         app = create_app(settings)
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # collector's scans, which otherwise show up as latency spikes under load.
+        gc.collect()
+        gc.freeze()
         web.run_app(app, host=args.host, port=args.port, access_log_format=ACCESS_LOG_FORMAT,
                     access_log=None if args.no_access_log else logging.getLogger("aiohttp.access"),
                     loop=new_event_loop())

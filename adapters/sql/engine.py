@@ -15,6 +15,7 @@ from catalyst_adapters.sql import sqlite_driver
 # transaction that reads and then writes can fail with SQLITE_BUSY when another writer got in between.
 SQLITE_WRITE_OPTION = "catalyst_sqlite_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_READER_BUSY_TIMEOUT_MS = 250
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -75,7 +76,7 @@ def create_sqlite_reader(url: URL) -> Engine | None:
     reader = create_sync_engine(
         url.set(drivername="sqlite+pysqlite"),
         # Heavy reads (text search) run on a worker thread, so a connection may change threads.
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": SQLITE_READER_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
 
     @event.listens_for(reader, "connect")
@@ -83,7 +84,8 @@ def create_sqlite_reader(url: URL) -> Engine | None:
         dbapi_connection.isolation_level = None  # autocommit: each read sees the newest commit
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA query_only=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL readers wait only in rare moments (recovery after a crash); never hold the loop long.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_READER_BUSY_TIMEOUT_MS}")
         cursor.close()
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 

@@ -1,0 +1,99 @@
+"""The SQLite-specific paths of SqlStorage (docs/adr/0001): reads on the loop through query_only
+connections, scans offloaded to a thread, writers queued, and the one-trip aiosqlite driver."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+from sqlalchemy import select, text
+
+from catalyst_adapters.sql import SqlStorage, create_engine, sqlite_driver
+from catalyst_adapters.sql.storage import InlineConnection
+from catalyst_adapters.sql.tables import users
+from catalyst_contracts.strategies import make_client, make_task, make_user
+from catalyst_core.errors import Unavailable
+from catalyst_core.paging import PageRequest, SortSpec
+from catalyst_core.tasks.model import TaskQuery
+from tests.conftest import sqlite_copy
+
+
+@pytest.fixture
+async def sqlite(sqlite_template: Path, tmp_path: Path) -> Any:
+    storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)))
+    yield storage
+    await storage.close()
+
+
+async def test_reads_run_inline_on_query_only_connections(sqlite: SqlStorage) -> None:
+    with pytest.raises(Unavailable):  # sqlite3: "attempt to write a readonly database"
+        async with sqlite.transaction(write=False) as tx:
+            assert isinstance(tx.connection, InlineConnection)
+            await tx.connection.execute(text("CREATE TABLE nope (x INTEGER)"))
+    async with sqlite.transaction() as tx:
+        assert not isinstance(tx.connection, InlineConnection)
+
+
+async def test_inline_reads_see_what_writers_committed(sqlite: SqlStorage) -> None:
+    user = make_user()
+    async with sqlite.transaction(write=False) as tx:
+        assert await tx.users.get(user.id) is None
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+    async with sqlite.transaction(write=False) as tx:
+        assert (await tx.users.get(user.id)) == user
+
+
+async def test_text_search_leaves_the_event_loop(sqlite: SqlStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    user, client = make_user(), make_client()
+    tasks = [make_task(client, user, name=f"Banner {i}") for i in range(3)]
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+        await tx.clients.add(client)
+        await tx.tasks.add_many(tasks)
+    offloaded: list[Any] = []
+    original = InlineConnection.execute_offloaded
+
+    async def spy(self: InlineConnection, statement: Any, parameters: Any = None) -> Any:
+        offloaded.append(statement)
+        return await original(self, statement, parameters)
+
+    monkeypatch.setattr(InlineConnection, "execute_offloaded", spy)
+    async with sqlite.transaction(write=False) as tx:
+        page = await tx.tasks.list(TaskQuery(text="banner"), PageRequest(1, 2), SortSpec())
+        plain = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 2), SortSpec())
+    assert page.total_items == 3 and len(page.items) == 2
+    assert plain.total_items == 3
+    assert len(offloaded) == 2  # the search's rows and count, and nothing of the plain list
+
+
+async def test_writers_take_turns_without_busy_errors(sqlite: SqlStorage) -> None:
+    new = [make_user() for _ in range(20)]
+
+    async def add(user: Any) -> None:
+        async with sqlite.transaction() as tx:
+            await tx.users.add(user)
+            await asyncio.sleep(0)  # hold the write lock across an await, as use cases do
+
+    await asyncio.gather(*(add(u) for u in new))
+    async with sqlite.transaction(write=False) as tx:
+        stored = [await tx.users.get(u.id) for u in new]
+    assert stored == new
+
+
+async def test_one_trip_driver_is_used_and_reports_rowcounts(sqlite: SqlStorage) -> None:
+    assert sqlite_driver.available()
+    async with sqlite.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert isinstance(raw.dbapi_connection, sqlite_driver.OneTripConnection)
+    user = make_user()
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+        result = await tx.connection.execute(
+            sqlalchemy.update(users).where(users.c.id == user.id).values(name="Renamed"))
+        assert result.rowcount == 1
+        rows = (await tx.connection.execute(select(users.c.name).where(users.c.id == user.id))).all()
+        assert [r.name for r in rows] == ["Renamed"]
