@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 API = "/api/v1"
+START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)  # where frozen clocks of the HTTP tests start
 _counter = itertools.count(1)
 
 
@@ -85,3 +87,11 @@ async def new_client(owner: Caller, name: str = "Acme") -> str:
 async def add_member(admin: Caller, client_id: str, who: Caller, role: str = "member") -> None:
     status, body = await admin.post(f"/clients/{client_id}/members", json={"email": who.email, "role": role})
     assert status == 201, body
+
+
+async def team(client: TestClient) -> tuple[Caller, Caller, str]:
+    """Alice, admin of a new client, and Bob, a member of it."""
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    client_id = await new_client(alice)
+    await add_member(alice, client_id, bob)
+    return alice, bob, client_id

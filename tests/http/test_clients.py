@@ -26,12 +26,6 @@ async def all_client_ids(caller: Caller, **params: Any) -> list[str]:
     return [c["id"] for c in body["data"]["clients"]]
 
 
-@pytest.fixture
-def clock(api: TestClient) -> FrozenClock:
-    """A frozen clock for the whole app; must be requested before any service is first used."""
-    frozen = FrozenClock()
-    api.container.clock.override(frozen)  # type: ignore[attr-defined]
-    return frozen
 
 
 async def test_create_client_makes_the_creator_its_admin(api: TestClient) -> None:

@@ -4,25 +4,16 @@ and the CommentAdded event."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from catalyst_adapters.clock import FrozenClock
 from catalyst_core.events import CommentAdded
-from tests.helpers import Caller, add_member, new_client, register
+from tests.helpers import START, Caller, add_member, new_client, register
 
-START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 COMMENT_FIELDS = {"id", "task_id", "comment", "user_id", "user_name", "user_email", "created_at",
                   "updated_at"}
 
 
-@pytest.fixture
-def clock(api: Any) -> FrozenClock:
-    frozen = FrozenClock(START)
-    api.container.clock.override(frozen)
-    return frozen
 
 
 async def setup(api: Any) -> tuple[Caller, Caller, str, str]:

@@ -4,33 +4,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from catalyst_adapters.clock import FrozenClock
 from catalyst_core.events import TaskAssigned
-from tests.helpers import Caller, add_member, new_client, register
+from tests.helpers import Caller, add_member, new_client, register, team
 
-START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 TASK_FIELDS = {"id", "client_id", "name", "task_type", "status", "priority", "created_by", "assignees",
                "due_date", "description", "related_object_id", "related_object_type", "completed_by",
                "completed_at", "created_at", "updated_at"}
 
 
-@pytest.fixture
-def clock(api: Any) -> FrozenClock:
-    frozen = FrozenClock(START)
-    api.container.clock.override(frozen)
-    return frozen
 
 
-async def team(api: Any) -> tuple[Caller, Caller, str]:
-    alice, bob = await register(api, "Alice"), await register(api, "Bob")
-    client = await new_client(alice)
-    await add_member(alice, client, bob)
-    return alice, bob, client
 
 
 async def task_ids(caller: Caller) -> list[str]:

@@ -12,23 +12,7 @@ import pytest
 
 from catalyst_adapters.clock import FrozenClock
 from catalyst_core.events import TaskAssigned, TaskCancelled, TaskCompleted
-from tests.helpers import Caller, add_member, new_client, register
-
-START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(api: Any) -> FrozenClock:
-    frozen = FrozenClock(START)
-    api.container.clock.override(frozen)
-    return frozen
-
-
-async def team(api: Any) -> tuple[Caller, Caller, str]:
-    alice, bob = await register(api, "Alice"), await register(api, "Bob")
-    client = await new_client(alice)
-    await add_member(alice, client, bob)
-    return alice, bob, client
+from tests.helpers import START, Caller, add_member, register, team
 
 
 async def make_task(caller: Caller, client: str, **extra: Any) -> dict[str, Any]:
