@@ -49,6 +49,8 @@ def parse(text: str) -> list[tuple[str, list[str], int]]:
         if not line:
             continue
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue  # a frame name with a line break in it (py-spy prints SQL text as is); skip
         frames = stack.split(";")
         thread = ""
         if frames and (m := THREAD.match(frames[0])):

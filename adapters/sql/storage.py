@@ -6,6 +6,7 @@ the few differences (write locks, collations) live in engine.py and types.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -479,6 +480,9 @@ class SqlTransaction:
         self.comments = SqlCommentRepo(conn)
 
 
+READS_WAIT_FOR_WRITER = 0.05
+
+
 class SqlStorage:
     """The Storage port on an AsyncEngine. The engine's lifetime is the caller's (see `close`)."""
 
@@ -489,14 +493,25 @@ class SqlStorage:
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; SQLite's busy timeout then only arbitrates between processes.
         self._write_turn = asyncio.Lock()
+        # Set while no write transaction is open. Reads run on the loop without pausing, so under
+        # a flood of reads every step of a writer (a callback from its aiosqlite thread) would wait
+        # for a whole turn of the loop full of reads; reads wait for the open writer instead, up to
+        # READS_WAIT_FOR_WRITER seconds (docs/adr/0001).
+        self._no_writer = asyncio.Event()
+        self._no_writer.set()
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
             async with self._write_turn:
-                async with self._transaction(write=True) as tx:
-                    yield tx
+                self._no_writer.clear()
+                try:
+                    async with self._transaction(write=True) as tx:
+                        yield tx
+                finally:
+                    self._no_writer.set()
         elif not write and self._reader is not None:
+            await self._give_way_to_writer()
             async with self._inline_read() as tx:
                 yield tx
         else:
@@ -517,6 +532,12 @@ class SqlStorage:
             if e.connection_invalidated:
                 raise Unavailable("lost the database connection") from e
             raise
+
+    async def _give_way_to_writer(self) -> None:
+        if not self._no_writer.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(READS_WAIT_FOR_WRITER):
+                    await self._no_writer.wait()
 
     @asynccontextmanager
     async def _inline_read(self) -> AsyncIterator[SqlTransaction]:

@@ -97,3 +97,43 @@ async def test_one_trip_driver_is_used_and_reports_rowcounts(sqlite: SqlStorage)
         assert result.rowcount == 1
         rows = (await tx.connection.execute(select(users.c.name).where(users.c.id == user.id))).all()
         assert [r.name for r in rows] == ["Renamed"]
+
+
+async def test_reads_give_way_to_an_open_writer(sqlite: SqlStorage) -> None:
+    user = make_user()
+    order: list[str] = []
+
+    async def write() -> None:
+        async with sqlite.transaction() as tx:
+            await tx.users.add(user)
+            await asyncio.sleep(0.01)
+            order.append("writer done")
+
+    async def read() -> Any:
+        await asyncio.sleep(0)  # start while the writer holds its transaction open
+        async with sqlite.transaction(write=False) as tx:
+            order.append("read")
+            return await tx.users.get(user.id)
+
+    _, seen = await asyncio.gather(write(), read())
+    assert order == ["writer done", "read"]
+    assert seen == user  # the read ran after the commit
+
+
+async def test_a_slow_writer_holds_reads_back_only_briefly(sqlite: SqlStorage) -> None:
+    user = make_user()
+    writer_may_finish = asyncio.Event()
+
+    async def write() -> None:
+        async with sqlite.transaction() as tx:
+            await tx.users.add(user)
+            await writer_may_finish.wait()
+
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.01)
+    async with asyncio.timeout(1):
+        async with sqlite.transaction(write=False) as tx:
+            seen = await tx.users.get(user.id)
+    writer_may_finish.set()
+    await writer
+    assert seen is None  # it read the last committed state instead of waiting for the writer
