@@ -102,8 +102,10 @@ class Transaction(Protocol):
 
 
 class Storage(Protocol):
-    """The source of transactions. `transaction(write=False)` promises not to write, which lets SQL
-    adapters skip write locks; concurrent writers are serialised or fail with Conflict, never corrupt.
+    """The source of transactions. `transaction(write=False)` promises not to write, which lets
+    adapters skip write locks; such a read may see each statement at the newest committed state (as
+    PostgreSQL's READ COMMITTED does) rather than one snapshot. Concurrent writers are serialised or
+    fail with Conflict, never corrupt. A repository error ends the transaction: do not keep using it.
     `ping` raises when the storage is unreachable; `close` releases connections."""
 
     def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[Transaction]: ...

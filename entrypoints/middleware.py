@@ -98,7 +98,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         headers = {k: v for k, v in e.headers.items() if k.lower() in ("allow", "retry-after")}
         return error_response(e.status, e.reason, _http_detail(e), headers=headers)
-    except Exception:
+    except Exception as e:
+        if isinstance(e, ConnectionError) and (request.transport is None or request.transport.is_closing()):
+            raise  # the client went away mid-request: nobody to answer, nothing went wrong here
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "Internal Server Error",
                               f"an unexpected error occurred (request id {request.get(REQUEST_ID)})")
