@@ -1,0 +1,246 @@
+"""SQL repositories of tasks and comments."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from catalyst_adapters.ordering import name_key
+from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
+from catalyst_adapters.sql.tables import comments, memberships, task_assignees, tasks, users
+from catalyst_core.errors import Conflict, NotFound
+from catalyst_core.ids import CommentId, TaskId, UserId
+from catalyst_core.paging import Order, Page, PageRequest, SortSpec
+from catalyst_core.tasks.model import (
+    PRIORITY_RANK,
+    Comment,
+    CommentView,
+    Priority,
+    Task,
+    TaskQuery,
+    TaskStatus,
+    TaskType,
+)
+
+# -- tasks and comments ----------------------------------------------------------------------------
+
+# The task columns in the order _task unpacks them: a page of tasks is read on every list request,
+# so rows are unpacked positionally and enums looked up in their value maps (docs/benchmarks.md).
+_TASK_COLUMNS = tuple(tasks.c[name] for name in (
+    "id", "client_id", "name", "task_type", "status", "priority", "created_by", "assignees",
+    "due_date", "description", "related_object_id", "related_object_type", "created_at",
+    "updated_at", "completed_by", "completed_at", "version"))
+_TASK_TYPES: Mapping[str, TaskType] = TaskType._value2member_map_  # type: ignore[assignment]
+_STATUSES: Mapping[str, TaskStatus] = TaskStatus._value2member_map_  # type: ignore[assignment]
+_PRIORITIES: Mapping[str, Priority] = Priority._value2member_map_  # type: ignore[assignment]
+
+
+def _task(row: Any) -> Task:
+    (id_, client_id, name, task_type, status, priority, created_by, assignees, due_date, description,
+     related_id, related_type, created_at, updated_at, completed_by, completed_at, version) = row
+    return Task(
+        id=id_, client_id=client_id, name=name, task_type=_TASK_TYPES[task_type],
+        status=_STATUSES[status], priority=_PRIORITIES[priority], created_by=created_by,
+        assignees=[UserId(uuid.UUID(a)) for a in assignees], due_date=due_date,
+        description=description, related_object_id=related_id, related_object_type=related_type,
+        created_at=created_at, updated_at=updated_at, completed_by=completed_by,
+        completed_at=completed_at, version=version,
+    )
+
+
+_TASK_BY_ID = select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id"))
+
+
+def _task_values(task: Task) -> dict[str, Any]:
+    return {
+        "client_id": task.client_id, "name": task.name, "name_key": name_key(task.name),
+        "task_type": task.task_type.value, "status": task.status.value,
+        "priority": task.priority.value, "created_by": task.created_by,
+        "assignees": [str(a) for a in task.assignees], "due_date": task.due_date,
+        "description": task.description, "related_object_id": task.related_object_id,
+        "related_object_type": task.related_object_type, "completed_by": task.completed_by,
+        "completed_at": task.completed_at, "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+_PRIORITY_RANK = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=tasks.c.priority)
+_TASK_SORT: Mapping[str, Any] = {
+    "created_at": tasks.c.created_at, "updated_at": tasks.c.updated_at, "name": tasks.c.name_key,
+    "due_date": tasks.c.due_date, "priority": _PRIORITY_RANK,
+}
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=UTC)
+
+
+def _assigned(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(task_assignees.c.task_id == tasks.c.id, condition)
+
+
+def _like_pattern(text_: str) -> str:
+    """A LIKE pattern matching `text_` anywhere, with %, _ and the escape character literal."""
+    escaped = text_.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+# Each filter of TaskQuery as a condition on bound parameters. Statements are built once per
+# combination of filters and sort (see _task_list_statements): building a Core statement costs
+# more than running an indexed query, so the hot path only binds values.
+_TASK_CONDITIONS: Mapping[str, Any] = {
+    "visible_to": lambda c: c.client_id.in_(
+        select(memberships.c.client_id).where(memberships.c.user_id == bindparam("visible_to"))),
+    "client_id": lambda c: c.client_id == bindparam("client_id"),
+    "status": lambda c: c.status == bindparam("status"),
+    "task_type": lambda c: c.task_type == bindparam("task_type"),
+    "priority": lambda c: c.priority == bindparam("priority"),
+    "assigned_to": lambda c: _assigned(task_assignees.c.user_id == bindparam("assigned_to")),
+    "assigned_to_other_than": lambda c: _assigned(
+        task_assignees.c.user_id != bindparam("assigned_to_other_than")),
+    "assignee_id": lambda c: _assigned(task_assignees.c.user_id == bindparam("assignee_id")),
+    "text": lambda c: or_(func.lower(c.name).like(bindparam("text"), escape="/"),
+                          func.lower(c.description).like(bindparam("text"), escape="/")),
+    "due_before": lambda c: c.due_date < bindparam("due_before"),
+    "has_due_date": lambda c: c.due_date.is_not(None),
+    "due_after": lambda c: c.due_date >= bindparam("due_after"),
+}
+
+
+def _task_filter(q: TaskQuery) -> dict[str, Any]:
+    """The values to bind, keyed by the names of the conditions that apply."""
+    values: dict[str, Any] = {}
+    for name in ("visible_to", "client_id", "assigned_to", "assigned_to_other_than", "assignee_id"):
+        if getattr(q, name) is not None:
+            values[name] = getattr(q, name)
+    for name in ("status", "task_type", "priority"):
+        if getattr(q, name) is not None:
+            values[name] = getattr(q, name).value
+    if q.text is not None:
+        values["text"] = _like_pattern(q.text)
+    if q.due_before is not None:
+        if q.due_before < date.max:
+            values["due_before"] = _day_start(q.due_before) + timedelta(days=1)
+        else:  # the last representable day has no next day: any due date is on or before it
+            values["has_due_date"] = True
+    if q.due_after is not None:
+        values["due_after"] = _day_start(q.due_after)
+    return values
+
+
+@functools.cache
+def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order) -> tuple[Any, Any]:
+    conds = [_TASK_CONDITIONS[name](tasks.c) for name in shape]
+    sort = SortSpec(field=sort_field, order=order)
+    ordering = ordered(_TASK_SORT[sort_field], sort, tasks.c.id, nulls_last=sort_field == "due_date")
+    rows = (select(*_TASK_COLUMNS).where(*conds).order_by(*ordering)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return rows, select(func.count()).select_from(tasks).where(*conds)
+
+
+class SqlTaskRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, task: Task) -> None:
+        await self.add_many([task])
+
+    async def add_many(self, new_tasks: Sequence[Task]) -> None:
+        if not new_tasks:
+            return
+        try:
+            await self._c.execute(insert(tasks), [
+                {"id": t.id, "version": t.version, **_task_values(t)} for t in new_tasks])
+            links = [{"task_id": t.id, "user_id": a} for t in new_tasks for a in t.assignees]
+            if links:
+                await self._c.execute(insert(task_assignees), links)
+        except IntegrityError as e:
+            raise integrity_error(e, "task already exists") from None
+
+    async def get(self, task_id: TaskId) -> Task | None:
+        row = (await self._c.execute(_TASK_BY_ID, {"id": task_id})).first()
+        return _task(row) if row else None
+
+    async def save(self, task: Task) -> None:
+        result = await self._c.execute(
+            update(tasks).where(tasks.c.id == task.id, tasks.c.version == task.version)
+            .values(version=task.version + 1, **_task_values(task)))
+        if result.rowcount == 0:
+            if await self.get(task.id) is None:
+                raise NotFound("task not found")
+            raise Conflict("the task was changed by someone else; reload and try again")
+        task.version += 1
+        await self._c.execute(delete(task_assignees).where(task_assignees.c.task_id == task.id))
+        if task.assignees:
+            await self._c.execute(insert(task_assignees),
+                                  [{"task_id": task.id, "user_id": a} for a in task.assignees])
+
+    async def delete(self, task_id: TaskId) -> None:
+        # Comments and assignee links go with the task (ON DELETE CASCADE).
+        result = await self._c.execute(delete(tasks).where(tasks.c.id == task_id))
+        if result.rowcount == 0:
+            raise NotFound("task not found")
+
+    async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
+        values = _task_filter(query)
+        rows, count = _task_list_statements(tuple(values), sort.field, sort.order)
+        # A text search scans the client's tasks; everything else is an index range.
+        return await fetch_page(self._c, rows, count, page, _task, params=values,
+                           heavy=query.text is not None)
+
+
+_COMMENT_VIEW = (select(comments, users.c.name.label("user_name"), users.c.email.label("user_email"))
+                 .select_from(comments.join(users, users.c.id == comments.c.user_id)))
+
+
+def _comment_view(row: Any) -> CommentView:
+    return CommentView(id=row.id, task_id=row.task_id, comment=row.comment, user_id=row.user_id,
+                       user_name=row.user_name, user_email=row.user_email, created_at=row.created_at,
+                       updated_at=row.updated_at)
+
+
+class SqlCommentRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, comment: Comment) -> None:
+        try:
+            await self._c.execute(insert(comments).values(
+                id=comment.id, task_id=comment.task_id, user_id=comment.user_id,
+                comment=comment.comment, created_at=comment.created_at, updated_at=comment.updated_at))
+        except IntegrityError as e:
+            raise integrity_error(e, "comment already exists") from None
+
+    async def get(self, comment_id: CommentId) -> Comment | None:
+        row = (await self._c.execute(select(comments).where(comments.c.id == comment_id))).first()
+        return Comment(id=row.id, task_id=row.task_id, user_id=row.user_id, comment=row.comment,
+                       created_at=row.created_at, updated_at=row.updated_at) if row else None
+
+    async def save(self, comment: Comment) -> None:
+        result = await self._c.execute(update(comments).where(comments.c.id == comment.id).values(
+            comment=comment.comment, updated_at=comment.updated_at))
+        if result.rowcount == 0:
+            raise NotFound("comment not found")
+
+    async def delete(self, comment_id: CommentId) -> None:
+        result = await self._c.execute(delete(comments).where(comments.c.id == comment_id))
+        if result.rowcount == 0:
+            raise NotFound("comment not found")
+
+    async def view(self, comment_id: CommentId) -> CommentView | None:
+        row = (await self._c.execute(_COMMENT_VIEW.where(comments.c.id == comment_id))).first()
+        return _comment_view(row) if row else None
+
+    async def list(self, task_id: TaskId, page: PageRequest) -> Page[CommentView]:
+        where = comments.c.task_id == task_id
+        rows = _COMMENT_VIEW.where(where).order_by(comments.c.created_at, comments.c.id)
+        count = select(func.count()).select_from(comments).where(where)
+        return await fetch_page(self._c, rows, count, page, _comment_view)
