@@ -137,3 +137,41 @@ async def test_a_slow_writer_holds_reads_back_only_briefly(sqlite: SqlStorage) -
     writer_may_finish.set()
     await writer
     assert seen is None  # it read the last committed state instead of waiting for the writer
+
+
+async def test_a_task_page_is_two_queries_whatever_its_size(sqlite: SqlStorage) -> None:
+    user, other, client = make_user(), make_user(), make_client()
+    new = [make_task(client, user, assignees=[user.id, other.id]) for _ in range(30)]
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+        await tx.users.add(other)
+        await tx.clients.add(client)
+        await tx.tasks.add_many(new)
+    statements: list[str] = []
+    sqlalchemy.event.listen(sqlite._reader, "before_cursor_execute",
+                            lambda *args: statements.append(args[2]))
+    async with sqlite.transaction(write=False) as tx:
+        page = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 20), SortSpec())
+    assert len(page.items) == 20 and page.total_items == 30
+    assert all(t.assignees == [user.id, other.id] for t in page.items)
+    assert len(statements) == 2  # the rows (assignees included) and the count: no query per task
+
+
+async def test_the_hot_task_list_is_served_by_an_index(sqlite: SqlStorage) -> None:
+    """The bench's query (client + status, newest first) must walk an index in order, never sort
+    in a temporary b-tree; a new index can change SQLite's mind, so this is checked."""
+    from catalyst_adapters.sql.task_repos import _task_list_statements
+    from catalyst_core.paging import Order
+
+    rows, count = _task_list_statements(("client_id", "status"), "created_at", Order.DESC)
+    dialect = sqlite._reader.dialect
+    plans = []
+    with sqlite._reader.connect() as conn:
+        for statement in (rows, count):
+            sql = str(statement.compile(dialect=dialect))
+            params = [b"x" * 16, "pending", 20, 0][: sql.count("?")]
+            plans.append(" ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql,
+                                                                       tuple(params)).all()))
+    assert "USING INDEX ix_tasks_client_id_status_created_at_id" in plans[0], plans[0]
+    assert "TEMP B-TREE" not in plans[0], plans[0]
+    assert "COVERING INDEX" in plans[1], plans[1]
