@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import random
 import re
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,7 @@ _STATUS_OF: list[tuple[type[DomainError], int]] = [
 
 
 _ids = random.Random()  # seeded from the OS once; request ids need uniqueness, not secrecy
+os.register_at_fork(after_in_child=_ids.seed)  # forked workers must not repeat each other's ids
 
 
 def _new_request_id() -> str:
