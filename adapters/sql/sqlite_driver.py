@@ -4,9 +4,9 @@ aiosqlite runs each sqlite3 connection on a worker thread and every call is a ro
 SQLAlchemy's stock adapter makes four per SELECT (cursor, execute, fetchall, close) plus one for every
 COMMIT/ROLLBACK, even when no transaction is open; on a 2-core machine those hand-offs, not SQLite,
 were almost all of a request's cost (docs/benchmarks.md). This adapter runs execute + fetch as one
-job on the worker thread and skips COMMIT/ROLLBACK when sqlite3 says no transaction is open (reads
-in autocommit mode). It plugs in through create_async_engine(module=...), so the dialect, the SQL
-and the results are SQLAlchemy's own.
+job on the worker thread, sends a BEGIN along with the transaction's first statement, and skips
+COMMIT/ROLLBACK when sqlite3 says no transaction is open. It plugs in through
+create_async_engine(module=...), so the dialect, the SQL and the results are SQLAlchemy's own.
 
 It relies on aiosqlite's `Connection._execute(fn, *args)` (stable since 0.17); `available()` says
 whether the installed aiosqlite has it, and the stock adapter is used when it does not."""
@@ -30,8 +30,12 @@ def available() -> bool:
     return callable(getattr(aiosqlite.Connection, "_execute", None))
 
 
-def _run_statement(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> tuple[Any, ...]:
-    """Runs on the connection's worker thread: the statement and everything SQLAlchemy reads back."""
+def _run_statement(raw: sqlite3.Connection, begin: str | None, operation: str, parameters: Any,
+                   many: bool) -> tuple[Any, ...]:
+    """Runs on the connection's worker thread: a deferred BEGIN if any, the statement, and everything
+    SQLAlchemy reads back."""
+    if begin is not None:
+        raw.execute(begin)
     cursor = raw.cursor()
     try:
         if many:
@@ -45,6 +49,9 @@ def _run_statement(raw: sqlite3.Connection, operation: str, parameters: Any, man
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+_BEGINS = frozenset({"BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "BEGIN DEFERRED"})
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -83,9 +90,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         pass
 
     async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
+        connection = self._adapt_connection
+        if not many and parameters in (None, ()) and operation in _BEGINS:
+            # Nothing to read back: open the transaction in the same trip as its first statement.
+            connection.pending_begin = operation
+            self._description, self._rowcount, self._rows = None, -1, collections.deque()
+            return
+        begin, connection.pending_begin = connection.pending_begin, None
+        async with connection._execute_mutex:
             description, rows, rowcount, lastrowid = await self._connection._execute(
-                _run_statement, self._connection._conn, operation, parameters, many)
+                _run_statement, self._connection._conn, begin, operation, parameters, many)
         self._description, self._rowcount, self._lastrowid = description, rowcount, lastrowid
         self._rows = collections.deque(rows)
 
@@ -103,18 +117,24 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("pending_begin",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.pending_begin: str | None = None
 
     def _in_transaction(self) -> bool:
         # A plain attribute of the sqlite3 connection, safe to read between statements.
         return bool(self._connection._connection and self._connection._conn.in_transaction)
 
     def commit(self) -> None:
+        self.pending_begin = None  # a transaction that never ran a statement never began
         if self._in_transaction():
             super().commit()
 
     def rollback(self) -> None:
+        self.pending_begin = None
         if self._in_transaction():
             super().rollback()
 

@@ -175,3 +175,28 @@ async def test_the_hot_task_list_is_served_by_an_index(sqlite: SqlStorage) -> No
     assert "USING INDEX ix_tasks_client_id_status_created_at_id" in plans[0], plans[0]
     assert "TEMP B-TREE" not in plans[0], plans[0]
     assert "COVERING INDEX" in plans[1], plans[1]
+
+
+async def test_a_write_transaction_costs_one_trip_per_statement_plus_commit(
+        sqlite: SqlStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aiosqlite
+
+    async with sqlite.transaction() as tx:  # open the pooled connection before counting
+        await tx.users.add(make_user())
+    trips: list[Any] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with sqlite.transaction():
+        pass
+    assert trips == []  # nothing ran, so nothing began and nothing is committed
+    user = make_user()
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+    assert len(trips) == 2  # BEGIN IMMEDIATE + INSERT in one trip, then COMMIT
+    async with sqlite.transaction(write=False) as tx:
+        assert await tx.users.get(user.id) == user
