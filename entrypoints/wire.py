@@ -9,10 +9,11 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, get_origin
 
+import attrs
 import orjson
 from aiohttp import web
 from cattrs import Converter
@@ -206,6 +207,23 @@ async def read_json(request: web.Request, *, optional: bool = False) -> dict[str
 
 async def body(request: web.Request, shape: type[T], *, optional: bool = False) -> T:
     return structure(BODY, await read_json(request, optional=optional), shape)
+
+
+async def patch_body(request: web.Request, shape: type[T], *,
+                     nullable: Collection[str] = ()) -> tuple[T, set[str]]:
+    """A partial update and the fields it names: fields left out stay unchanged, and null is
+    accepted only for the `nullable` fields, where it clears the value."""
+    raw = await read_json(request)
+    known = attrs.fields_dict(shape)  # type: ignore[arg-type]
+    problems = {k: "must not be null" for k, v in raw.items()
+                if v is None and k in known and k not in nullable}
+    try:
+        parsed = structure(BODY, raw, shape)
+    except InvalidInput as e:
+        problems = {**e.fields, **problems}
+    if problems:
+        raise InvalidInput(dict(sorted(problems.items())))
+    return parsed, set(raw)
 
 
 def query(request: web.Request, shape: type[T]) -> T:

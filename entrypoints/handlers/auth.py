@@ -13,7 +13,7 @@ from catalyst_api.schemas.auth import (
     present_login,
     present_user,
 )
-from catalyst_api.wire import body, envelope, error_response
+from catalyst_api.wire import body, envelope, error_response, patch_body
 from catalyst_core.auth.service import ProfileChanges
 
 routes = web.RouteTableDef()
@@ -50,7 +50,7 @@ async def get_me(request: web.Request) -> web.Response:
 
 @routes.put("/users/me", name="update_me")
 async def update_me(request: web.Request) -> web.Response:
-    shape = await body(request, UpdateMeBody)
+    shape, _ = await patch_body(request, UpdateMeBody)
     changes = ProfileChanges(name=shape.name, email=shape.email, password=shape.password,
                              current_password=shape.current_password)
     user = await services(request).auth().update_me(actor(request), changes)

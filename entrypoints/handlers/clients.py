@@ -15,7 +15,7 @@ from catalyst_api.schemas.clients import (
     present_member,
 )
 from catalyst_api.schemas.common import SortedPageQuery, page_data
-from catalyst_api.wire import BODY, body, envelope, path_id, query, read_json, structure
+from catalyst_api.wire import body, envelope, patch_body, path_id, query
 from catalyst_core.clients.service import KEEP, ClientChanges
 from catalyst_core.ids import ClientId, UserId
 
@@ -45,9 +45,8 @@ async def get_client(request: web.Request) -> web.Response:
 @routes.put("/clients/{client_id}", name="update_client")
 async def update_client(request: web.Request) -> web.Response:
     client_id = ClientId(path_id(request, "client_id"))
-    raw = await read_json(request)
-    shape = structure(BODY, raw, UpdateClientBody)
-    changes = ClientChanges(name=shape.name, logo=shape.logo if "logo" in raw else KEEP,
+    shape, present = await patch_body(request, UpdateClientBody, nullable=("logo",))
+    changes = ClientChanges(name=shape.name, logo=shape.logo if "logo" in present else KEEP,
                             is_active=shape.is_active)
     view = await services(request).clients().update(actor(request), client_id, changes)
     return envelope(present_client(view), message="Client updated")

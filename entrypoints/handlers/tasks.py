@@ -8,6 +8,7 @@ from catalyst_api.keys import services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.common import PageQuery, page_data
 from catalyst_api.schemas.tasks import (
+    NULLABLE_TASK_FIELDS,
     ClientScope,
     CommentBody,
     CreateTaskBody,
@@ -19,7 +20,7 @@ from catalyst_api.schemas.tasks import (
     present_task,
     task_changes,
 )
-from catalyst_api.wire import BODY, body, envelope, path_id, query, read_json, structure
+from catalyst_api.wire import body, envelope, patch_body, path_id, query
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.tasks.model import NewTask
@@ -70,8 +71,8 @@ async def get_task(request: web.Request) -> web.Response:
 @routes.patch("/tasks/{task_id}", name="update_task")
 async def update_task(request: web.Request) -> web.Response:
     task_id = TaskId(path_id(request, "task_id"))
-    raw = await read_json(request)
-    changes = task_changes(structure(BODY, raw, UpdateTaskBody), set(raw))
+    patch, present = await patch_body(request, UpdateTaskBody, nullable=NULLABLE_TASK_FIELDS)
+    changes = task_changes(patch, present)
     task = await services(request).tasks().update(actor(request), task_id, changes)
     return envelope(present_task(task), message="Task updated")
 

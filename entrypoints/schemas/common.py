@@ -31,7 +31,7 @@ class SortedPageQuery(PageQuery):
     order: Order | None = None
 
     def sort_spec(self, default: str = "created_at", default_order: Order = Order.DESC) -> SortSpec:
-        return SortSpec(field=self.sort or default, order=self.order or default_order)
+        return SortSpec(field=default if self.sort is None else self.sort, order=self.order or default_order)
 
 
 def page_data(key: str, page: Page[T], present: Callable[[T], Any]) -> dict[str, Any]:

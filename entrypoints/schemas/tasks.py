@@ -81,7 +81,8 @@ class CommentBody:
 
 
 
-_NOT_NULL = ("name", "task_type", "priority", "status", "assignees")
+# The fields a PATCH may set to null, which clears them; the others must not be null.
+NULLABLE_TASK_FIELDS = ("due_date", "description", "related_object_id", "related_object_type")
 
 
 def due_date(raw: str | None) -> datetime | None:
@@ -98,9 +99,6 @@ def due_date(raw: str | None) -> datetime | None:
 
 def task_changes(patch: UpdateTaskBody, present: set[str]) -> TaskChanges:
     """Fields absent from the body stay unchanged; a nullable field sent as null is cleared."""
-    nulls = sorted(k for k in _NOT_NULL if k in present and getattr(patch, k) is None)
-    if nulls:
-        raise InvalidInput({k: "must not be null" for k in nulls})
 
     def nullable(name: str, value: Any) -> Any:
         return value if name in present else UNCHANGED

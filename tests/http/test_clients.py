@@ -319,7 +319,8 @@ async def test_update_client_fields(api: TestClient) -> None:
         ({"logo": "example.com/x.png"}, {"logo"}),
         ({"logo": "https://" + "x" * 2048}, {"logo"}),
         ({"name": ""}, {"name"}),
-        ({"name": None, "is_active": "false"}, {"is_active"}),
+        ({"name": None, "is_active": "false"}, {"name", "is_active"}),
+        ({"is_active": None}, {"is_active"}),
         ({"is_active": 0}, {"is_active"}),
         ({"role": "viewer"}, {"role"}),
         ({"name": "", "logo": "nope"}, {"name", "logo"}),
@@ -344,3 +345,10 @@ async def test_update_client_malformed_body_is_400(api: TestClient) -> None:
         status, body = await alice.put(f"/clients/{client_id}", data=raw,
                                        headers={"Content-Type": "application/json"})
         assert status == 400, (raw, body)
+
+
+async def test_an_empty_sort_is_refused_not_defaulted(api: TestClient) -> None:
+    alice = await register(api, "Alice")
+    status, body = await alice.get("/clients", params={"sort": ""})
+    assert status == 422, body
+    assert [d["field"] for d in body["detail"]] == ["sort"]

@@ -132,3 +132,12 @@ async def test_users_only_change_themselves(api: TestClient) -> None:
     await alice.put("/users/me", json={"name": "Alice 2"})
     other: Caller = bob
     assert (await other.get("/users/me"))[1]["data"]["name"] == "Bob"
+
+
+async def test_update_me_refuses_null_for_fields_that_cannot_be_cleared(api: TestClient) -> None:
+    alice = await register(api, "Alice")
+    status, body = await alice.put("/users/me", json={"name": None, "password": None})
+    assert status == 422, body
+    assert {d["field"] for d in body["detail"]} == {"name", "password"}
+    status, me = await alice.get("/users/me")
+    assert me["data"]["name"] == "Alice"
