@@ -19,6 +19,7 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 MAX_OFFSET_LIMIT = 1000
+MAX_PAGE = 1_000_000_000  # far past any list, and small enough for every database and JSON parser
 
 
 class Order(enum.StrEnum):
@@ -33,8 +34,8 @@ class PageRequest:
 
     def __attrs_post_init__(self) -> None:
         problems = {}
-        if self.page < 1:
-            problems["page"] = "must be at least 1"
+        if not 1 <= self.page <= MAX_PAGE:
+            problems["page"] = f"must be between 1 and {MAX_PAGE}"
         if not 1 <= self.limit <= MAX_PAGE_SIZE:
             problems["limit"] = f"must be between 1 and {MAX_PAGE_SIZE}"
         if problems:

@@ -89,7 +89,8 @@ def _enum_from(value: Any, cls: type[enum.Enum]) -> enum.Enum:
 
 
 def _query_int(value: Any, _: type) -> int:
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
+    # Any size (a page far past the end is simply empty), but not so long that parsing costs.
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,40}", value.strip()):
         return int(value)
     raise ValueError("must be an integer")
 

@@ -25,9 +25,6 @@ def ordered(column: Any, sort: SortSpec, tiebreak: Any, *, nulls_last: bool = Fa
     return [first.nulls_last() if nulls_last else first, tiebreak.desc() if desc else tiebreak.asc()]
 
 
-MAX_SQL_OFFSET = 2**63 - 1
-
-
 async def fetch_page(conn: Any, rows_query: Any, count_query: Any, page: PageRequest, mapper: Any, *,
                 params: dict[str, Any] | None = None, heavy: bool = False) -> Page[Any]:
     """One page: the rows, then the count unless the first page already holds everything.
@@ -36,9 +33,7 @@ async def fetch_page(conn: Any, rows_query: Any, count_query: Any, page: PageReq
     page is applied to `rows_query` here. `heavy` statements (their cost grows with the data)
     leave the event loop on inline readers."""
     execute = getattr(conn, "execute_offloaded", conn.execute) if heavy else conn.execute
-    if page.offset > MAX_SQL_OFFSET:
-        rows = []  # an offset no database can bind (64-bit) is past the end of any list
-    elif params is None:
+    if params is None:
         rows = (await execute(rows_query.limit(page.limit).offset(page.offset))).all()
     else:
         rows = (await execute(rows_query, {**params, "limit": page.limit, "offset": page.offset})).all()

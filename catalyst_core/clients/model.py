@@ -69,11 +69,9 @@ class MemberView:
 
 
 def check_logo(raw: str | None) -> str | None:
-    if raw is None:
+    if raw is None or raw == "":
         return None
-    logo = raw.strip()
-    if not logo:
-        return None
+    logo = raw.strip(" \t\r\n")
     if len(logo) > MAX_LOGO_LENGTH:
         raise InvalidInput({"logo": f"must be at most {MAX_LOGO_LENGTH} characters"})
     if not logo.startswith(("https://", "http://")):

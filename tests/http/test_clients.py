@@ -352,3 +352,21 @@ async def test_an_empty_sort_is_refused_not_defaulted(api: TestClient) -> None:
     status, body = await alice.get("/clients", params={"sort": ""})
     assert status == 422, body
     assert [d["field"] for d in body["detail"]] == ["sort"]
+
+
+async def test_pages_far_past_the_end_are_empty_up_to_a_bound(api: TestClient) -> None:
+    alice = await register(api, "Alice")
+    await new_client(alice)
+    status, body = await alice.get("/clients", params={"page": "1000000000", "limit": "100"})
+    assert status == 200, body
+    assert body["data"]["clients"] == [] and body["data"]["total_items"] == 1
+    status, body = await alice.get("/clients", params={"page": "1" + "0" * 25})
+    assert status == 422, body
+    assert [d["field"] for d in body["detail"]] == ["page"]
+
+
+async def test_a_logo_of_control_characters_is_refused(api: TestClient) -> None:
+    alice = await register(api, "Alice")
+    status, body = await alice.post("/clients", json={"name": "Acme", "logo": "\u001f"})
+    assert status == 422, body
+    assert [d["field"] for d in body["detail"]] == ["logo"]

@@ -192,7 +192,8 @@ def test_path_ids_are_uuids(document: dict[str, Any]) -> None:
 
 def test_paging_parameters_follow_the_conventions(document: dict[str, Any]) -> None:
     parameters = document["components"]["parameters"]
-    assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1, "default": 1}
+    assert parameters["page"]["schema"] == {
+        "type": "integer", "minimum": 1, "maximum": 1_000_000_000, "default": 1}
     assert parameters["limit"]["schema"] == {
         "type": "integer",
         "minimum": 1,
