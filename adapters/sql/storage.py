@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.account_repos import SqlClientRepo, SqlMemberRepo, SqlUserRepo
 from catalyst_adapters.sql.engine import SQLITE_WRITE_OPTION, create_sqlite_reader
-from catalyst_adapters.sql.tables import clients, comments, memberships, task_assignees, tasks, users
+from catalyst_adapters.sql.tables import (
+    clients,
+    comments,
+    memberships,
+    task_assignees,
+    task_counts,
+    tasks,
+    users,
+)
 from catalyst_adapters.sql.task_repos import SqlCommentRepo, SqlTaskRepo
 from catalyst_core.errors import Unavailable
 
@@ -129,7 +137,7 @@ class SqlStorage:
     async def reset(self) -> None:
         """Delete every row (tests reuse one database across hypothesis examples)."""
         async with self.transaction() as tx:
-            for table in (comments, task_assignees, tasks, memberships, clients, users):
+            for table in (comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
 
 

@@ -86,6 +86,15 @@ tasks = Table(
     Index(None, "client_id", "due_date"),
 )
 
+# Maintained by triggers (migration 0003): the number of tasks per client and status, so the most
+# common task lists answer total_items without counting rows.
+task_counts = Table(
+    "task_counts", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 task_assignees = Table(
     "task_assignees", metadata,
     Column("task_id", Uuid, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),

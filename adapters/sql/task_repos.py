@@ -15,7 +15,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
-from catalyst_adapters.sql.tables import comments, memberships, task_assignees, tasks, users
+from catalyst_adapters.sql.tables import (
+    comments,
+    memberships,
+    task_assignees,
+    task_counts,
+    tasks,
+    users,
+)
 from catalyst_core.errors import Conflict, NotFound
 from catalyst_core.ids import CommentId, TaskId, UserId
 from catalyst_core.paging import Order, Page, PageRequest, SortSpec
@@ -143,6 +150,12 @@ def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order)
     ordering = ordered(_TASK_SORT[sort_field], sort, tasks.c.id, nulls_last=sort_field == "due_date")
     rows = (select(*_TASK_COLUMNS).where(*conds).order_by(*ordering)
             .limit(bindparam("limit")).offset(bindparam("offset")))
+    if "client_id" in shape and set(shape) <= {"client_id", "status"}:
+        # The common lists (a client's tasks, or those in one status) read the kept counts.
+        kept = [task_counts.c.client_id == bindparam("client_id")]
+        if "status" in shape:
+            kept.append(task_counts.c.status == bindparam("status"))
+        return rows, select(func.coalesce(func.sum(task_counts.c.n), 0)).where(*kept)
     return rows, select(func.count()).select_from(tasks).where(*conds)
 
 
