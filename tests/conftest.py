@@ -168,8 +168,8 @@ async def api_factory(storage_factory: Callable[[str], Awaitable[Any]]
         await client.close()
 
 
-@pytest.fixture(params=("memory", "sqlite"))
+@pytest.fixture(params=("memory", "sqlite", "postgres"))
 async def api(request: pytest.FixtureRequest,
               api_factory: Callable[..., Awaitable[TestClient]]) -> TestClient:
-    """An HTTP client over memory and over SQLite storage (the test runs once for each)."""
+    """An HTTP client over memory, SQLite and PostgreSQL storage (the test runs once for each)."""
     return await api_factory(request.param)

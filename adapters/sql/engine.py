@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -32,7 +33,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(parsed, **kwargs)
+    engine = create_async_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+        _configure_asyncpg(engine)
+    return engine
+
+
+def _uuid_to_bytes(value: Any) -> bytes:
+    return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).bytes
+
+
+def _configure_asyncpg(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # asyncpg hands back its own UUID class, which the rest of Catalyst (and orjson) does not
+        # know; decode the binary wire format into the standard library's uuid.UUID instead.
+        dbapi_connection.run_async(lambda conn: conn.set_type_codec(
+            "uuid", schema="pg_catalog", format="binary",
+            encoder=_uuid_to_bytes, decoder=lambda data: uuid.UUID(bytes=data)))
 
 
 def _unicode_lower(value: Any) -> Any:
