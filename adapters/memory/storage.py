@@ -246,7 +246,7 @@ class MemoryTaskRepo:
         for task in tasks:
             await self.add(task)
 
-    async def get(self, task_id: TaskId) -> Task | None:
+    async def get(self, task_id: TaskId, *, for_update: bool = False) -> Task | None:
         return copy.deepcopy(self._t.tasks.get(task_id))
 
     async def save(self, task: Task) -> None:

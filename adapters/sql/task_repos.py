@@ -64,6 +64,7 @@ def _task(row: Any) -> Task:
 
 
 _TASK_BY_ID = select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id"))
+_TASK_BY_ID_FOR_UPDATE = _TASK_BY_ID.with_for_update()
 
 
 def _task_values(task: Task) -> dict[str, Any]:
@@ -178,8 +179,9 @@ class SqlTaskRepo:
         except IntegrityError as e:
             raise integrity_error(e, "task already exists") from None
 
-    async def get(self, task_id: TaskId) -> Task | None:
-        row = (await self._c.execute(_TASK_BY_ID, {"id": task_id})).first()
+    async def get(self, task_id: TaskId, *, for_update: bool = False) -> Task | None:
+        query = _TASK_BY_ID_FOR_UPDATE if for_update else _TASK_BY_ID
+        row = (await self._c.execute(query, {"id": task_id})).first()
         return _task(row) if row else None
 
     async def save(self, task: Task) -> None:

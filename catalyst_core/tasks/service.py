@@ -125,7 +125,7 @@ class TasksService:
         changes = evolve(changes, name=name, assignees=assignees)
         now = self.clock.now()
         async with self.storage.transaction() as tx:
-            task, role = await self._visible_task(tx, actor, task_id)
+            task, role = await self._visible_task(tx, actor, task_id, for_update=True)
             require(role, ClientRole.MEMBER, "editing tasks")
             if changes.assignees is not None:
                 await self._check_members(tx, task.client_id, changes.assignees, "assignees")
@@ -145,7 +145,7 @@ class TasksService:
     async def delete(self, actor: Actor, task_id: TaskId) -> None:
         """The task's creator (still a member) or a client admin may delete it, with its comments."""
         async with self.storage.transaction() as tx:
-            task, role = await self._visible_task(tx, actor, task_id)
+            task, role = await self._visible_task(tx, actor, task_id, for_update=True)
             is_creator = task.created_by == actor.user_id and role.at_least(ClientRole.MEMBER)
             if not (is_creator or role is ClientRole.ADMIN):
                 raise Forbidden("only the task's creator or a client admin may delete it")
@@ -201,7 +201,7 @@ class TasksService:
         now = self.clock.now()
         by = completed_by or actor.user_id
         async with self.storage.transaction() as tx:
-            task, role = await self._visible_task(tx, actor, task_id)
+            task, role = await self._visible_task(tx, actor, task_id, for_update=True)
             require(role, ClientRole.MEMBER, f"marking tasks {status.value}")
             if by != actor.user_id:
                 await self._check_members(tx, task.client_id, [by], "completed_by")
@@ -212,8 +212,11 @@ class TasksService:
         return task
 
     @staticmethod
-    async def _visible_task(tx: Transaction, actor: Actor, task_id: TaskId) -> tuple[Task, ClientRole]:
-        task = await tx.tasks.get(task_id)
+    async def _visible_task(tx: Transaction, actor: Actor, task_id: TaskId, *,
+                            for_update: bool = False) -> tuple[Task, ClientRole]:
+        # Changes lock the task, so concurrent changes take turns on every storage (an edit racing
+        # a completion: the completion then sees the edit instead of failing on a stale version).
+        task = await tx.tasks.get(task_id, for_update=for_update)
         if task is None:
             raise NotFound("task not found")
         try:
