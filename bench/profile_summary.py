@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository, cut from frame paths
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*?)(?::(?P<line>\d+))?\)$")
 
 # (category, test on "func (file:line)") in the order they are tried, root to leaf.
@@ -106,7 +107,7 @@ def summarise(text: str, *, requests: int | None = None, rate: int = 100) -> dic
     for thread, frames, n in samples:
         if thread != main:
             leaf = frames[-1] if frames else "?"
-            worker[re.sub(r" \(.*", "", leaf) + " " + _short(leaf)] += n
+            worker[_short_frame(leaf, with_line=True)] += n
             continue
         categories[categorise(frames)] += n
         if frames:
@@ -133,26 +134,17 @@ def summarise(text: str, *, requests: int | None = None, rate: int = 100) -> dic
     }
 
 
-def _short(frame: str) -> str:
+_PREFIXES = re.compile(r"^.*?(site-packages/|lib/python3\.\d+/|" + re.escape(f"{ROOT}/") + ")")
+
+
+def _short_frame(frame: str, *, with_line: bool = False) -> str:
+    """`func (file)` with the install prefixes cut off; `func (file:line)` with `with_line`."""
     m = _FRAME.match(frame)
     if not m:
         return frame
-    file = m.group("file")
-    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-    return f"({file}:{m.group('line')})" if m.group("line") else f"({file})"
-
-
-def _short_frame(frame: str) -> str:
-    m = _FRAME.match(frame)
-    if not m:
-        return frame
-    file = m.group("file")
-    for marker in ("site-packages/", "lib/python3.11/", "/work/main/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-    return f"{m.group('func')} ({file})"
+    file = _PREFIXES.sub("", m.group("file"))
+    where = f"{file}:{m.group('line')}" if with_line and m.group("line") else file
+    return f"{m.group('func')} ({where})"
 
 
 def markdown(s: dict[str, Any]) -> str:
