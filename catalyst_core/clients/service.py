@@ -6,6 +6,7 @@ from attrs import frozen
 
 from catalyst_core.access import require, role_in
 from catalyst_core.auth.model import Actor, check_name, normalize_email
+from catalyst_core.changes import UNCHANGED, Unchanged
 from catalyst_core.clients.model import (
     Client,
     ClientRole,
@@ -23,17 +24,10 @@ CLIENT_SORT_FIELDS = ("created_at", "updated_at", "name")
 MEMBER_SORT_FIELDS = ("added_at", "name", "email")
 
 
-class _Keep:
-    """Marks a field an update leaves alone."""
-
-
-KEEP = _Keep()
-
-
 @frozen
 class ClientChanges:
     name: str | None = None
-    logo: str | _Keep | None = KEEP
+    logo: str | Unchanged | None = UNCHANGED
     is_active: bool | None = None
 
 
@@ -70,14 +64,14 @@ class ClientsService:
 
     async def update(self, actor: Actor, client_id: ClientId, changes: ClientChanges) -> ClientView:
         name, logo = check_each((check_name, changes.name),
-                                (lambda v: v if isinstance(v, _Keep) else check_logo(v), changes.logo))
+                                (lambda v: v if v is UNCHANGED else check_logo(v), changes.logo))
         async with self.storage.transaction() as tx:
             role = await role_in(tx, actor, client_id)
             require(role, ClientRole.ADMIN, "changing a client")
             client = await self._client(tx, client_id)
             if name is not None:
                 client.name = name
-            if not isinstance(logo, _Keep):
+            if logo is not UNCHANGED:
                 client.logo = logo
             if changes.is_active is not None:
                 client.is_active = changes.is_active

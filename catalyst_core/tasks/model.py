@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from attrs import define, field, frozen
 
+from catalyst_core.changes import UNCHANGED, Unchanged
 from catalyst_core.errors import Conflict, InvalidInput
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 
@@ -108,17 +109,6 @@ class Task:
         self.updated_at = now
 
 
-class _Unchanged(enum.Enum):
-    UNCHANGED = "unchanged"
-
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-UNCHANGED = _Unchanged.UNCHANGED
-"""Marks a nullable field a patch leaves alone (None would mean 'clear it')."""
-
-
 def _check_status(value: TaskStatus | None) -> TaskStatus | None:
     if value is not None and value.is_final:
         raise InvalidInput({"status": "use the complete or cancel action to finish a task"})
@@ -134,10 +124,10 @@ class TaskChanges:
     priority: Priority | None = None
     status: TaskStatus | None = field(default=None, converter=_check_status)
     assignees: Sequence[UserId] | None = None
-    due_date: datetime | _Unchanged | None = UNCHANGED
-    description: str | _Unchanged | None = UNCHANGED
-    related_object_id: str | _Unchanged | None = UNCHANGED
-    related_object_type: str | _Unchanged | None = UNCHANGED
+    due_date: datetime | Unchanged | None = UNCHANGED
+    description: str | Unchanged | None = UNCHANGED
+    related_object_id: str | Unchanged | None = UNCHANGED
+    related_object_type: str | Unchanged | None = UNCHANGED
 
 
 @frozen

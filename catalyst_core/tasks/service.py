@@ -9,6 +9,7 @@ from attrs import evolve, frozen
 
 from catalyst_core.access import require, role_in
 from catalyst_core.auth.model import Actor, check_name
+from catalyst_core.changes import UNCHANGED
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Forbidden, InvalidInput, NotFound, check_each
 from catalyst_core.events import CommentAdded, Event, TaskAssigned, TaskCancelled, TaskCompleted
@@ -21,7 +22,6 @@ from catalyst_core.tasks.model import (
     MAX_RELATED_TYPE,
     MAX_TASK_NAME,
     TASK_SORT_FIELDS,
-    UNCHANGED,
     Comment,
     CommentView,
     NewTask,

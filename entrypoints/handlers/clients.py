@@ -16,7 +16,8 @@ from catalyst_api.schemas.clients import (
 )
 from catalyst_api.schemas.common import SortedPageQuery, page_data
 from catalyst_api.wire import body, envelope, patch_body, path_id, query
-from catalyst_core.clients.service import KEEP, ClientChanges
+from catalyst_core.changes import UNCHANGED
+from catalyst_core.clients.service import ClientChanges
 from catalyst_core.ids import ClientId, UserId
 
 routes = web.RouteTableDef()
@@ -46,7 +47,7 @@ async def get_client(request: web.Request) -> web.Response:
 async def update_client(request: web.Request) -> web.Response:
     client_id = ClientId(path_id(request, "client_id"))
     shape, present = await patch_body(request, UpdateClientBody, nullable=("logo",))
-    changes = ClientChanges(name=shape.name, logo=shape.logo if "logo" in present else KEEP,
+    changes = ClientChanges(name=shape.name, logo=shape.logo if "logo" in present else UNCHANGED,
                             is_active=shape.is_active)
     view = await services(request).clients().update(actor(request), client_id, changes)
     return envelope(present_client(view), message="Client updated")

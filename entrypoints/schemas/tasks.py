@@ -10,9 +10,9 @@ from attrs import field, frozen
 
 from catalyst_api.schemas.common import SortedPageQuery
 from catalyst_api.wire import parse_datetime
+from catalyst_core.changes import UNCHANGED
 from catalyst_core.errors import InvalidInput
 from catalyst_core.tasks.model import (
-    UNCHANGED,
     CommentView,
     Priority,
     Task,

@@ -12,8 +12,9 @@ from catalyst_adapters.memory import MemoryStorage
 from catalyst_adapters.security import JwtTokenIssuer, PasslibHasher
 from catalyst_core.auth.model import Actor, GlobalRole
 from catalyst_core.auth.service import AuthService
+from catalyst_core.changes import UNCHANGED
 from catalyst_core.clients.model import ClientRole
-from catalyst_core.clients.service import KEEP, ClientChanges, ClientsService
+from catalyst_core.clients.service import ClientChanges, ClientsService
 from catalyst_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from catalyst_core.ids import ClientId, UserId, sequential_ids
 from catalyst_core.paging import Order, PageRequest, SortSpec
@@ -124,7 +125,7 @@ async def test_update_fields_and_logo_keep(w: World, acme: dict[str, Any]) -> No
     w.clock.advance(hours=1)
     view = await w.clients.update(admin, c, ClientChanges(logo="https://example.com/1.png"))
     assert view.client.logo == "https://example.com/1.png" and view.client.updated_at == w.clock.now()
-    view = await w.clients.update(admin, c, ClientChanges(name="Acme 2", logo=KEEP, is_active=False))
+    view = await w.clients.update(admin, c, ClientChanges(name="Acme 2", logo=UNCHANGED, is_active=False))
     assert (view.client.name, view.client.logo, view.client.is_active) == ("Acme 2", "https://example.com/1.png",
                                                                            False)
     view = await w.clients.update(admin, c, ClientChanges(logo=None))

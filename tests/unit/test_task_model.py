@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalyst_core.changes import UNCHANGED
 from catalyst_core.errors import Conflict, InvalidInput
 from catalyst_core.ids import ClientId, TaskId, UserId
 from catalyst_core.tasks.model import (
     MAX_ASSIGNEES,
-    UNCHANGED,
     Priority,
     Task,
     TaskChanges,
