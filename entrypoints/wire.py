@@ -231,6 +231,20 @@ def query(request: web.Request, shape: type[T]) -> T:
     return structure(QUERY, dict(request.query), shape)
 
 
+def query_parts(request: web.Request, *shapes: type) -> tuple[Any, ...]:
+    """The query string read into several shapes at once (filters and paging, say); one 422
+    names every offending parameter."""
+    parts, problems = [], {}
+    for shape in shapes:
+        try:
+            parts.append(query(request, shape))
+        except InvalidInput as e:
+            problems.update(e.fields)
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(parts)
+
+
 def path_id(request: web.Request, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(request.match_info[name])

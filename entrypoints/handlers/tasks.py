@@ -6,21 +6,20 @@ from aiohttp import web
 
 from catalyst_api.keys import services
 from catalyst_api.middleware import actor
-from catalyst_api.schemas.common import PageQuery, page_data
+from catalyst_api.schemas.common import PageQuery, SortedPageQuery, page_data
 from catalyst_api.schemas.tasks import (
     NULLABLE_TASK_FIELDS,
     ClientScope,
     CommentBody,
     CreateTaskBody,
     FinishTaskBody,
-    TaskListQuery,
     UpdateTaskBody,
     due_date,
     present_comment,
     present_task,
     task_changes,
 )
-from catalyst_api.wire import body, envelope, patch_body, path_id, query
+from catalyst_api.wire import body, envelope, patch_body, path_id, query, query_parts
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.tasks.model import NewTask
@@ -31,15 +30,9 @@ routes = web.RouteTableDef()
 
 @routes.get("/tasks", name="list_tasks")
 async def list_tasks(request: web.Request) -> web.Response:
-    q = query(request, TaskListQuery)
-    filters = TaskFilters(
-        client_id=ClientId(q.client_id) if q.client_id else None, status=q.status,
-        task_type=q.task_type, priority=q.priority, by_me=q.by_me, other_people=q.other_people,
-        assignee_id=UserId(q.assignee_id) if q.assignee_id else None, q=q.q,
-        due_before=q.due_before, due_after=q.due_after,
-    )
+    filters, paging = query_parts(request, TaskFilters, SortedPageQuery)
     page = await services(request).tasks().list(
-        actor(request), filters, q.page_request(), q.sort_spec())
+        actor(request), filters, paging.page_request(), paging.sort_spec())
     return envelope(page_data("tasks", page, present_task))
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from attrs import field, frozen
 
-from catalyst_api.schemas.common import SortedPageQuery
 from catalyst_api.wire import parse_datetime
 from catalyst_core.changes import UNCHANGED
 from catalyst_core.errors import InvalidInput
@@ -20,20 +19,6 @@ from catalyst_core.tasks.model import (
     TaskStatus,
     TaskType,
 )
-
-
-@frozen(kw_only=True)
-class TaskListQuery(SortedPageQuery):
-    client_id: uuid.UUID | None = None
-    status: TaskStatus | None = None
-    task_type: TaskType | None = None
-    priority: Priority | None = None
-    by_me: bool = False
-    other_people: bool = False
-    assignee_id: uuid.UUID | None = None
-    q: str | None = None
-    due_before: date | None = None
-    due_after: date | None = None
 
 
 @frozen
