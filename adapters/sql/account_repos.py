@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalyst_adapters.ordering import name_key
+from catalyst_adapters.sql.inline import hot
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
 from catalyst_adapters.sql.tables import clients, memberships, users
 from catalyst_core.auth.model import GlobalRole, User
@@ -34,10 +35,10 @@ def _user_values(user: User) -> dict[str, Any]:
 
 # Statements run on every request, built once (building a Core statement costs more than an
 # indexed lookup); values are bound at execution.
-_USER_BY_ID = select(users).where(users.c.id == bindparam("id"))
-_USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
-_MEMBERSHIP = select(memberships).where(memberships.c.client_id == bindparam("client_id"),
-                                        memberships.c.user_id == bindparam("user_id"))
+_USER_BY_ID = hot(select(users).where(users.c.id == bindparam("id")))
+_USER_BY_EMAIL = hot(select(users).where(users.c.email == bindparam("email")))
+_MEMBERSHIP = hot(select(memberships).where(memberships.c.client_id == bindparam("client_id"),
+                                            memberships.c.user_id == bindparam("user_id")))
 
 
 class SqlUserRepo:

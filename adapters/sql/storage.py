@@ -10,15 +10,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import delete, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.account_repos import SqlClientRepo, SqlMemberRepo, SqlUserRepo
 from catalyst_adapters.sql.engine import SQLITE_WRITE_OPTION, create_sqlite_reader
+from catalyst_adapters.sql.inline import InlineConnection
 from catalyst_adapters.sql.tables import (
     clients,
     comments,
@@ -30,21 +29,6 @@ from catalyst_adapters.sql.tables import (
 )
 from catalyst_adapters.sql.task_repos import SqlCommentRepo, SqlTaskRepo
 from catalyst_core.errors import Unavailable
-
-
-class InlineConnection:
-    """The part of AsyncConnection the repositories use, over a synchronous SQLite connection that
-    runs on the event loop. `execute_offloaded` is for statements whose cost grows with the data
-    (text search): they run on a worker thread instead."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._c = conn
-
-    async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        return self._c.execute(statement, parameters)
-
-    async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
-        return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
 
 
 class SqlTransaction:
@@ -141,4 +125,4 @@ class SqlStorage:
                 await tx.connection.execute(delete(table))
 
 
-__all__ = ["SqlStorage", "SqlTransaction"]
+__all__ = ["InlineConnection", "SqlStorage", "SqlTransaction"]

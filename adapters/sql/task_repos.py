@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key
+from catalyst_adapters.sql.inline import hot
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
 from catalyst_adapters.sql.tables import (
     comments,
@@ -63,7 +64,7 @@ def _task(row: Any) -> Task:
     )
 
 
-_TASK_BY_ID = select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id"))
+_TASK_BY_ID = hot(select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id")))
 _TASK_BY_ID_FOR_UPDATE = _TASK_BY_ID.with_for_update()
 
 
@@ -156,8 +157,8 @@ def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order)
         kept = [task_counts.c.client_id == bindparam("client_id")]
         if "status" in shape:
             kept.append(task_counts.c.status == bindparam("status"))
-        return rows, select(func.coalesce(func.sum(task_counts.c.n), 0)).where(*kept)
-    return rows, select(func.count()).select_from(tasks).where(*conds)
+        return hot(rows), hot(select(func.coalesce(func.sum(task_counts.c.n), 0)).where(*kept))
+    return hot(rows), hot(select(func.count()).select_from(tasks).where(*conds))
 
 
 class SqlTaskRepo:

@@ -141,6 +141,16 @@ async def test_a_slow_writer_holds_reads_back_only_briefly(sqlite: SqlStorage) -
     assert seen is None  # it read the last committed state instead of waiting for the writer
 
 
+def _trace_reads(storage: SqlStorage) -> list[str]:
+    """Every statement SQLite itself runs on the inline readers from now on (the hot ones bypass
+    SQLAlchemy, so its events would not see them)."""
+    statements: list[str] = []
+    storage._reader.dispose()  # the next read connects anew, with the trace in place
+    sqlalchemy.event.listen(storage._reader, "connect",
+                            lambda dbapi, _record: dbapi.set_trace_callback(statements.append))
+    return statements
+
+
 async def test_a_task_page_is_two_queries_whatever_its_size(sqlite: SqlStorage) -> None:
     user, other, client = make_user(), make_user(), make_client()
     new = [make_task(client, user, assignees=[user.id, other.id]) for _ in range(30)]
@@ -149,9 +159,7 @@ async def test_a_task_page_is_two_queries_whatever_its_size(sqlite: SqlStorage) 
         await tx.users.add(other)
         await tx.clients.add(client)
         await tx.tasks.add_many(new)
-    statements: list[str] = []
-    sqlalchemy.event.listen(sqlite._reader, "before_cursor_execute",
-                            lambda *args: statements.append(args[2]))
+    statements = _trace_reads(sqlite)
     async with sqlite.transaction(write=False) as tx:
         page = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 20), SortSpec())
     assert len(page.items) == 20 and page.total_items == 30
@@ -202,3 +210,63 @@ async def test_a_write_transaction_costs_one_trip_per_statement_plus_commit(
     assert len(trips) == 2  # BEGIN IMMEDIATE + INSERT in one trip, then COMMIT
     async with sqlite.transaction(write=False) as tx:
         assert await tx.users.get(user.id) == user
+
+
+async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hot statements on inline readers skip SQLAlchemy's result processing (adapters/sql/inline.py).
+    Every repository read that uses them must return what the same read returns through SQLAlchemy
+    (write transactions still run every statement through it): UUIDs, aware datetimes with
+    microseconds, JSON assignees, booleans, enums and NULLs alike."""
+    from datetime import UTC, datetime
+
+    from catalyst_adapters.sql import inline
+    from catalyst_contracts.strategies import make_membership
+    from catalyst_core.clients.model import ClientRole
+    from catalyst_core.paging import Order
+    from catalyst_core.tasks.model import Priority, TaskStatus, TaskType
+
+    user, other, client = make_user(), make_user(is_active=False), make_client()
+    moment = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+    full = make_task(client, user, assignees=[user.id, other.id], due_date=moment, description="Dé",
+                     related_object_id="ad-1", related_object_type="alert_instance",
+                     status=TaskStatus.COMPLETED, completed_by=other.id, completed_at=moment,
+                     task_type=TaskType.REVIEW_CREATIVE, priority=Priority.HIGH, created_at=moment)
+    bare = make_task(client, user)
+    async with sqlite.transaction() as tx:
+        for u in (user, other):
+            await tx.users.add(u)
+        await tx.clients.add(client)
+        await tx.members.add(make_membership(client, user, ClientRole.ADMIN))
+        await tx.tasks.add_many([full, bare])
+
+    async def reads(tx: Any) -> list[Any]:
+        out = [await tx.users.get(user.id), await tx.users.get(other.id),
+               await tx.users.get_by_email(user.email), await tx.members.get(client.id, user.id),
+               await tx.members.get(client.id, other.id), await tx.tasks.get(full.id),
+               await tx.tasks.get(bare.id)]
+        for query in (TaskQuery(client_id=client.id),
+                      TaskQuery(client_id=client.id, status=TaskStatus.PENDING),
+                      TaskQuery(visible_to=user.id, assigned_to=other.id), TaskQuery(text="dé")):
+            for sort in (SortSpec(), SortSpec("priority", Order.ASC), SortSpec("due_date", Order.DESC)):
+                out.append(await tx.tasks.list(query, PageRequest(1, 1), sort))
+        return out
+
+    fast_runs: list[str] = []
+    original = inline._Prepared.run
+
+    def counted(self: Any, conn: Any, values: Any) -> Any:
+        fast_runs.append(self.sql)
+        return original(self, conn, values)
+
+    monkeypatch.setattr(inline._Prepared, "run", counted)
+    async with sqlite.transaction(write=False) as tx:
+        assert isinstance(tx.connection, InlineConnection)
+        fast = await reads(tx)
+    fast_lane = len(fast_runs)
+    async with sqlite.transaction() as tx:
+        assert not isinstance(tx.connection, InlineConnection)
+        slow = await reads(tx)
+    assert fast_lane >= 7 + 12 and len(fast_runs) == fast_lane  # every read above; none on the writer
+    assert fast == slow
+    assert fast[5] == full and fast[6] == bare and fast[0] == user and fast[1] == other

@@ -1,0 +1,187 @@
+"""SQLite reads on the event loop (docs/adr/0001), and the fast lane for the statements every request runs.
+
+A page of 20 tasks costs SQLite about 0.1 ms; run through SQLAlchemy's execution context and
+per-row result processors it cost another 0.4 ms (docs/benchmarks.md). Statements marked with
+`hot()` are compiled once per dialect and run straight on the sqlite3 cursor, with one converter
+per column. Everything else, and every write, goes through SQLAlchemy as before.
+
+The converters read exactly what SQLAlchemy's SQLite types write (tests/contract/test_sqlite_paths.py
+compares both lanes on every column type the hot statements return)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Boolean, Uuid
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import NoResultFound, OperationalError
+from sqlalchemy.sql import Select
+
+from catalyst_adapters.sql.types import UtcDateTime
+
+_HOT: dict[int, Select[Any]] = {}
+
+
+def hot(statement: Select[Any]) -> Select[Any]:
+    """Mark a prebuilt SELECT (a module constant or a cached one) for the fast lane of inline reads.
+
+    Only statements that live as long as the process may be marked: they are looked up by identity."""
+    _HOT[id(statement)] = statement
+    return statement
+
+
+# -- converters from SQLite's stored values --------------------------------------------------------
+
+_new_uuid = object.__new__
+_set = object.__setattr__
+_SAFE_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def uuid_from_hex(value: str) -> uuid.UUID:
+    """uuid.UUID(value) for the 32 hex digits SQLAlchemy's Uuid stores on SQLite, without
+    UUID.__init__'s general parsing (a third of the time)."""
+    if len(value) != 32:
+        return uuid.UUID(value)
+    u = _new_uuid(uuid.UUID)
+    _set(u, "int", int(value, 16))
+    _set(u, "is_safe", _SAFE_UNKNOWN)
+    return u
+
+
+def _utc_datetime(value: str) -> datetime:
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC (types.UtcDateTime).
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    if isinstance(type_, Uuid) and type_.as_uuid:
+        return uuid_from_hex
+    if isinstance(type_, UtcDateTime):
+        return _utc_datetime
+    if isinstance(type_, JSON):
+        return orjson.loads
+    if isinstance(type_, Boolean):
+        return bool
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
+
+
+class _Prepared:
+    """One hot statement compiled for one dialect: SQL text, parameter order and row builder."""
+
+    __slots__ = ("_binders", "_converters", "_defaults", "_names", "_row", "sql")
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self._names: Sequence[str] = tuple(compiled.positiontup or ())
+        binds = compiled.binds
+        self._defaults = {name: binds[name].effective_value for name in self._names
+                          if not binds[name].required}
+        self._binders = {name: p for name in self._names
+                         if (p := binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
+        columns = list(statement.selected_columns)
+        self._converters = [(i, f) for i, column in enumerate(columns)
+                            if (f := _converter(column.type, dialect)) is not None]
+        self._row = namedtuple("Row", [c.key or f"column_{i}" for i, c in enumerate(columns)],  # type: ignore[misc]
+                               rename=True)
+
+    def parameters(self, values: dict[str, Any] | None) -> list[Any]:
+        values = {**self._defaults, **(values or {})}
+        binders = self._binders
+        out = []
+        for name in self._names:
+            value = values[name]
+            if value is not None and name in binders:
+                value = binders[name](value)
+            out.append(value)
+        return out
+
+    def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
+        converters, make = self._converters, self._row._make
+        out = []
+        for row in raw:
+            values = list(row)
+            for i, convert in converters:
+                value = values[i]
+                if value is not None:
+                    values[i] = convert(value)
+            out.append(make(values))
+        return out
+
+    def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:
+        return _Rows(self.rows(conn.execute(self.sql, self.parameters(values)).fetchall()))
+
+
+class _Rows:
+    """The part of SQLAlchemy's Result the repositories use, over rows already fetched."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise NoResultFound("expected exactly one row")
+        return self._rows[0][0]
+
+    def scalars(self) -> Iterator[Any]:
+        return (row[0] for row in self._rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+_prepared: dict[tuple[int, int], _Prepared] = {}
+
+
+def _prepare(statement: Any, dialect: Dialect) -> _Prepared | None:
+    key = (id(statement), id(dialect))
+    prepared = _prepared.get(key)
+    if prepared is None and _HOT.get(id(statement)) is statement:
+        prepared = _prepared[key] = _Prepared(statement, dialect)
+    return prepared
+
+
+class InlineConnection:
+    """The part of AsyncConnection the repositories use, over a synchronous SQLite connection that
+    runs on the event loop. `execute_offloaded` is for statements whose cost grows with the data
+    (text search): they run on a worker thread instead."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+        self._raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
+        self._dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        prepared = _prepare(statement, self._dialect)
+        if prepared is None:
+            return self._c.execute(statement, parameters)
+        return _raw_errors(prepared.run, self._raw, parameters)
+
+    async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
+        prepared = _prepare(statement, self._dialect)
+        if prepared is None:
+            return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
+        return await asyncio.to_thread(_raw_errors, prepared.run, self._raw, parameters)
+
+
+def _raw_errors(run: Callable[..., _Rows], *args: Any) -> _Rows:
+    # The storage turns SQLAlchemy's OperationalError into Unavailable; raise the same here.
+    try:
+        return run(*args)
+    except sqlite3.OperationalError as e:
+        raise OperationalError(None, None, e) from e
