@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import math
 import re
@@ -24,6 +25,7 @@ from catalyst_core.ids import UserId
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKEN_LIFETIME = 2_628_000  # seconds, as in the API reference (about a month)
+VERIFIED_TOKENS_KEPT = 4096  # tokens whose signature and claims were checked, most recent first
 
 
 class PasslibHasher:
@@ -124,6 +126,10 @@ class JwtTokenIssuer:
         self.algorithm = algorithm
         self.lifetime_seconds = lifetime_seconds
         self.issuer = issuer
+        # Every request verifies its token, and a client sends the same token many times: checking
+        # the signature and claims once per token, not per request, took 0.1 ms off each request
+        # (docs/benchmarks.md). Only tokens that verified are kept; expiry is judged on every call.
+        self._decode = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._decode_uncached)
 
     def __repr__(self) -> str:
         # Never show the secret, even in a traceback or a debug dump of the container.
@@ -146,6 +152,12 @@ class JwtTokenIssuer:
         _epoch(now)  # a naive `now` is a caller bug: fail loudly rather than compare wrongly
         if not isinstance(token, str):
             raise Unauthenticated("malformed token")
+        claims = self._decode(token)
+        if now >= claims.expires_at:
+            raise Unauthenticated("token expired")
+        return claims
+
+    def _decode_uncached(self, token: str) -> TokenClaims:
         segments = token.split(".")
         if len(segments) != 3 or not all(_is_canonical_b64url(s) for s in segments):
             raise Unauthenticated("malformed token")
@@ -186,6 +198,4 @@ class JwtTokenIssuer:
             expires_at = datetime.fromtimestamp(exp, tz=UTC)
         except (OverflowError, OSError, ValueError):
             raise Unauthenticated("malformed token times") from None
-        if now >= expires_at:
-            raise Unauthenticated("token expired")
         return TokenClaims(user_id=user_id, token_id=jti, issued_at=issued_at, expires_at=expires_at)

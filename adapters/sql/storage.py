@@ -42,6 +42,7 @@ class SqlTransaction:
 
 
 READS_WAIT_FOR_WRITER = 0.05
+IDLE_READERS_KEPT = 8
 
 
 class SqlStorage:
@@ -51,6 +52,7 @@ class SqlStorage:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
+        self._idle_readers: list[InlineConnection] = []
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; SQLite's busy timeout then only arbitrates between processes.
         self._write_turn = asyncio.Lock()
@@ -102,12 +104,26 @@ class SqlStorage:
 
     @asynccontextmanager
     async def _inline_read(self) -> AsyncIterator[SqlTransaction]:
-        assert self._reader is not None
         try:
-            with self._reader.connect() as conn:
-                yield SqlTransaction(InlineConnection(conn))
+            conn = self._idle_readers.pop() if self._idle_readers else self._connect_reader()
+            try:
+                yield SqlTransaction(conn)
+            finally:
+                self._return_reader(conn)
         except OperationalError as e:
             raise Unavailable(f"the database is unavailable: {type(e.orig).__name__}") from e
+
+    def _connect_reader(self) -> InlineConnection:
+        assert self._reader is not None
+        return InlineConnection(self._reader.connect())
+
+    def _return_reader(self, conn: InlineConnection) -> None:
+        # Reader connections stay checked out and are kept here: a pool checkout and check-in
+        # per read cost more than the indexed lookups of a request (docs/benchmarks.md).
+        if conn.reusable() and len(self._idle_readers) < IDLE_READERS_KEPT:
+            self._idle_readers.append(conn)
+        else:
+            conn.close()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -115,6 +131,8 @@ class SqlStorage:
 
     async def close(self) -> None:
         if self._reader is not None:
+            while self._idle_readers:
+                self._idle_readers.pop().close()
             self._reader.dispose()
         await self.engine.dispose()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key
-from catalyst_adapters.sql.inline import hot
+from catalyst_adapters.sql.inline import hot, uuid_from_text
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
 from catalyst_adapters.sql.tables import (
     comments,
@@ -57,7 +56,7 @@ def _task(row: Any) -> Task:
     return Task(
         id=id_, client_id=client_id, name=name, task_type=_TASK_TYPES[task_type],
         status=_STATUSES[status], priority=_PRIORITIES[priority], created_by=created_by,
-        assignees=[UserId(uuid.UUID(a)) for a in assignees], due_date=due_date,
+        assignees=[UserId(uuid_from_text(a)) for a in assignees], due_date=due_date,
         description=description, related_object_id=related_id, related_object_type=related_type,
         created_at=created_at, updated_at=updated_at, completed_by=completed_by,
         completed_at=completed_at, version=version,

@@ -145,7 +145,8 @@ def _trace_reads(storage: SqlStorage) -> list[str]:
     """Every statement SQLite itself runs on the inline readers from now on (the hot ones bypass
     SQLAlchemy, so its events would not see them)."""
     statements: list[str] = []
-    storage._reader.dispose()  # the next read connects anew, with the trace in place
+    while storage._idle_readers:  # the next read connects anew, with the trace in place
+        storage._idle_readers.pop().close()
     sqlalchemy.event.listen(storage._reader, "connect",
                             lambda dbapi, _record: dbapi.set_trace_callback(statements.append))
     return statements

@@ -287,3 +287,21 @@ def test_naive_now_is_a_programming_error() -> None:
 
 def test_repr_does_not_leak_the_secret() -> None:
     assert SECRET not in repr(issuer)
+
+
+def test_verified_tokens_are_remembered_but_expiry_and_forgeries_are_judged_every_time() -> None:
+    kept = JwtTokenIssuer(SECRET, lifetime_seconds=60)
+    user_id = UserId(uuid.uuid4())
+    token = kept.issue(user_id, now=NOW).token
+    assert kept.verify(token, now=NOW).user_id == user_id
+    assert kept.verify(token, now=NOW + timedelta(seconds=59)).user_id == user_id  # from memory
+    with pytest.raises(Unauthenticated, match="expired"):
+        kept.verify(token, now=NOW + timedelta(seconds=60))
+    head, body, _ = token.split(".")
+    forged = f"{head}.{body}.{_signed({}, OTHER_SECRET).split('.')[2]}"
+    for _ in range(2):  # a failure is never remembered as a success
+        with pytest.raises(Unauthenticated):
+            kept.verify(forged, now=NOW)
+    for _ in range(5000):  # memory stays bounded however many tokens pass
+        kept.verify(kept.issue(user_id, now=NOW).token, now=NOW)
+    assert kept._decode.cache_info().currsize <= 4096
