@@ -21,10 +21,15 @@ from catalyst_core.paging import Page, PageRequest, SortSpec
 
 # -- users -----------------------------------------------------------------------------------------
 
+# Columns in the order _user unpacks them (hot statements give plain tuples: adapters/sql/inline.py).
+_USER_COLUMNS = tuple(users.c[name] for name in (
+    "id", "email", "name", "password_hash", "role", "is_active", "created_at", "updated_at"))
+
+
 def _user(row: Any) -> User:
-    return User(id=row.id, email=row.email, name=row.name, password_hash=row.password_hash,
-                role=GlobalRole(row.role), is_active=row.is_active, created_at=row.created_at,
-                updated_at=row.updated_at)
+    id_, email, name, password_hash, role, is_active, created_at, updated_at = row
+    return User(id=id_, email=email, name=name, password_hash=password_hash, role=GlobalRole(role),
+                is_active=is_active, created_at=created_at, updated_at=updated_at)
 
 
 def _user_values(user: User) -> dict[str, Any]:
@@ -35,10 +40,10 @@ def _user_values(user: User) -> dict[str, Any]:
 
 # Statements run on every request, built once (building a Core statement costs more than an
 # indexed lookup); values are bound at execution.
-_USER_BY_ID = hot(select(users).where(users.c.id == bindparam("id")))
-_USER_BY_EMAIL = hot(select(users).where(users.c.email == bindparam("email")))
-_MEMBERSHIP = hot(select(memberships).where(memberships.c.client_id == bindparam("client_id"),
-                                            memberships.c.user_id == bindparam("user_id")))
+_USER_BY_ID = hot(select(*_USER_COLUMNS).where(users.c.id == bindparam("id")))
+_USER_BY_EMAIL = hot(select(*_USER_COLUMNS).where(users.c.email == bindparam("email")))
+_MEMBERSHIP = hot(select(memberships.c.role, memberships.c.added_at).where(
+    memberships.c.client_id == bindparam("client_id"), memberships.c.user_id == bindparam("user_id")))
 
 
 class SqlUserRepo:
@@ -140,7 +145,10 @@ class SqlMemberRepo:
 
     async def get(self, client_id: ClientId, user_id: UserId) -> Membership | None:
         row = (await self._c.execute(_MEMBERSHIP, {"client_id": client_id, "user_id": user_id})).first()
-        return Membership(row.client_id, row.user_id, ClientRole(row.role), row.added_at) if row else None
+        if row is None:
+            return None
+        role, added_at = row
+        return Membership(client_id, user_id, ClientRole(role), added_at)
 
     async def save(self, membership: Membership) -> None:
         result = await self._c.execute(update(memberships).where(

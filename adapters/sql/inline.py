@@ -11,9 +11,9 @@ compares both lanes on every column type the hot statements return)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import uuid
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,13 +26,17 @@ from sqlalchemy.sql import Select
 
 from catalyst_adapters.sql.types import UtcDateTime
 
+UUIDS_KEPT = 16_384  # ~2 MB of recently read UUIDs, shared rather than parsed again
+
 _HOT: dict[int, Select[Any]] = {}
 
 
 def hot(statement: Select[Any]) -> Select[Any]:
     """Mark a prebuilt SELECT (a module constant or a cached one) for the fast lane of inline reads.
 
-    Only statements that live as long as the process may be marked: they are looked up by identity."""
+    Only statements that live as long as the process may be marked: they are looked up by identity.
+    Their rows reach the repository as plain tuples (SQLAlchemy's lane gives Row objects), so
+    consumers unpack them by position, which both lanes support."""
     _HOT[id(statement)] = statement
     return statement
 
@@ -44,15 +48,19 @@ _set = object.__setattr__
 _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 
 
-def uuid_from_hex(value: str) -> uuid.UUID:
-    """uuid.UUID(value) for the 32 hex digits SQLAlchemy's Uuid stores on SQLite, without
-    UUID.__init__'s general parsing (a third of the time)."""
+def _parse_uuid_hex(value: str) -> uuid.UUID:
     if len(value) != 32:
         return uuid.UUID(value)
     u = _new_uuid(uuid.UUID)
     _set(u, "int", int(value, 16))
     _set(u, "is_safe", _SAFE_UNKNOWN)
     return u
+
+
+# uuid.UUID(value) for the 32 hex digits SQLAlchemy's Uuid stores on SQLite. A page of tasks holds
+# ~90 UUIDs, most of them the same few clients and users again; UUIDs are immutable, so recent ones
+# are shared instead of parsed again, and the rest skip UUID.__init__'s general parsing.
+uuid_from_hex = functools.lru_cache(maxsize=UUIDS_KEPT)(_parse_uuid_hex)
 
 
 def uuid_from_text(value: str) -> uuid.UUID:
@@ -78,10 +86,32 @@ def _converter(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
-class _Prepared:
-    """One hot statement compiled for one dialect: SQL text, parameter order and row builder."""
+def _row_converter(columns: Sequence[Any], dialect: Dialect) -> Callable[[Any], tuple[Any, ...]] | None:
+    """One function turning a raw sqlite3 row into converted values, written out column by column
+    (as attrs and namedtuple write their methods) so a row costs one call, not one per column.
+    None when no column needs converting."""
+    namespace: dict[str, Any] = {}
+    values = []
+    for i, column in enumerate(columns):
+        convert = _converter(column.type, dialect)
+        if convert is None:
+            values.append(f"c{i}")
+            continue
+        namespace[f"f{i}"] = convert
+        nullable = getattr(column, "nullable", True)  # expressions (count, labels) may be NULL
+        values.append(f"(None if c{i} is None else f{i}(c{i}))" if nullable else f"f{i}(c{i})")
+    if not namespace:
+        return None
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    exec(f"def convert(row):\n    {names}, = row\n    return ({', '.join(values)},)", namespace)
+    return namespace["convert"]  # type: ignore[no-any-return]
 
-    __slots__ = ("_binders", "_converters", "_defaults", "_names", "_row", "sql")
+
+class _Prepared:
+    """One hot statement compiled for one dialect: SQL text, parameter order and row converter.
+    Rows come back as plain tuples, in the statement's column order."""
+
+    __slots__ = ("_binders", "_convert", "_defaults", "_names", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -92,11 +122,7 @@ class _Prepared:
                           if not binds[name].required}
         self._binders = {name: p for name in self._names
                          if (p := binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
-        columns = list(statement.selected_columns)
-        self._converters = [(i, f) for i, column in enumerate(columns)
-                            if (f := _converter(column.type, dialect)) is not None]
-        self._row = namedtuple("Row", [c.key or f"column_{i}" for i, c in enumerate(columns)],  # type: ignore[misc]
-                               rename=True)
+        self._convert = _row_converter(list(statement.selected_columns), dialect)
 
     def parameters(self, values: dict[str, Any] | None) -> list[Any]:
         values = {**self._defaults, **(values or {})}
@@ -109,20 +135,9 @@ class _Prepared:
             out.append(value)
         return out
 
-    def rows(self, raw: list[tuple[Any, ...]]) -> list[Any]:
-        converters, make = self._converters, self._row._make
-        out = []
-        for row in raw:
-            values = list(row)
-            for i, convert in converters:
-                value = values[i]
-                if value is not None:
-                    values[i] = convert(value)
-            out.append(make(values))
-        return out
-
     def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:
-        return _Rows(self.rows(conn.execute(self.sql, self.parameters(values)).fetchall()))
+        raw = conn.execute(self.sql, self.parameters(values)).fetchall()
+        return _Rows(raw if self._convert is None else list(map(self._convert, raw)))
 
 
 class _Rows:
