@@ -14,12 +14,7 @@ from swagger_ui import api_doc
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
 from catalyst_api.handlers import auth, clients, tasks
 from catalyst_api.keys import CONTAINER
-from catalyst_api.middleware import (
-    API_PREFIX,
-    auth_middleware,
-    error_middleware,
-    request_id_middleware,
-)
+from catalyst_api.middleware import API_PREFIX, api_middleware
 from catalyst_api.settings import Settings
 
 ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes)
@@ -42,7 +37,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_id_middleware, error_middleware, auth_middleware(authenticate)],
+        middlewares=[api_middleware(authenticate)],
     )
     app[CONTAINER] = container
 

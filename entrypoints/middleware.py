@@ -1,4 +1,4 @@
-"""Middlewares: request ids, the error envelope for every error, and bearer authentication."""
+"""The middleware: request ids, bearer authentication, and the error envelope for every error."""
 
 from __future__ import annotations
 
@@ -59,53 +59,79 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def api_middleware(authenticate: Callable[[str], Awaitable[Actor]]) -> Callable[..., object]:
+    """The one middleware (each layer of middleware costs every request a little): it gives the
+    request its id, resolves the bearer token on API routes, and turns whatever is raised below
+    into the error envelope."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        request_id = _request_id(request)
+        token = request_id_var.set(request_id)
+        try:
+            try:
+                await _authenticate(request, authenticate)
+                response = await handler(request)
+            except Exception as e:
+                response = _error_response(request, e)
+        except web.HTTPException as e:  # a redirect or other non-error answer from aiohttp
+            e.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        finally:
+            request_id_var.reset(token)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return middleware
+
+
+def _request_id(request: web.Request) -> str:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     request_id = incoming if _VALID_REQUEST_ID.match(incoming) else _new_request_id()
-    token = request_id_var.set(request_id)
     request[REQUEST_ID] = request_id
-    try:
-        response = await handler(request)
-    except web.HTTPException as e:  # only when an inner middleware lets one through
-        e.headers[REQUEST_ID_HEADER] = request_id
-        raise
-    finally:
-        request_id_var.reset(token)
-    response.headers[REQUEST_ID_HEADER] = request_id
-    return response
+    return request_id
+
+
+async def _authenticate(request: web.Request, authenticate: Callable[[str], Awaitable[Actor]]) -> None:
+    """request[ACTOR] from `Authorization: Bearer <token>` on every non-public API route."""
+    route = request.match_info.route
+    if (request.match_info.http_exception is None and request.path.startswith(API_PREFIX)
+            and route.name not in PUBLIC_ROUTES):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("a bearer token is required")
+        request[ACTOR] = await authenticate(token.strip())
 
 
 def _domain_status(error: DomainError) -> int:
     return next((status for cls, status in _STATUS_OF if isinstance(error, cls)), 400)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error leaves in the envelope: domain errors, aiohttp's own (404, 405, 413) and bugs."""
-    try:
-        return await handler(request)
-    except InvalidInput as e:
-        detail = [{"field": f, "message": m} for f, m in e.fields.items()]
-        return error_response(422, e.message, detail)
-    except Unauthenticated as e:
-        return error_response(401, "Unauthorized", e.message, headers={"WWW-Authenticate": "Bearer"})
-    except DomainError as e:
-        status = _domain_status(e)
-        return error_response(status, _reason(status), e.message)
-    except MalformedBody as e:
-        return error_response(400, "Bad Request", str(e))
-    except web.HTTPException as e:
-        if e.status < 400:
-            raise
-        headers = {k: v for k, v in e.headers.items() if k.lower() in ("allow", "retry-after")}
-        return error_response(e.status, e.reason, _http_detail(e), headers=headers)
-    except Exception as e:
-        if isinstance(e, ConnectionError) and (request.transport is None or request.transport.is_closing()):
-            raise  # the client went away mid-request: nobody to answer, nothing went wrong here
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "Internal Server Error",
-                              f"an unexpected error occurred (request id {request.get(REQUEST_ID)})")
+def _error_response(request: web.Request, error: Exception) -> web.StreamResponse:
+    """Every error leaves in the envelope: domain errors, aiohttp's own (404, 405, 413) and bugs.
+    Re-raises what is not an error to answer: aiohttp's non-error responses, a vanished client."""
+    match error:
+        case InvalidInput():
+            detail = [{"field": f, "message": m} for f, m in error.fields.items()]
+            return error_response(422, error.message, detail)
+        case Unauthenticated():
+            return error_response(401, "Unauthorized", error.message,
+                                  headers={"WWW-Authenticate": "Bearer"})
+        case DomainError():
+            status = _domain_status(error)
+            return error_response(status, _reason(status), error.message)
+        case MalformedBody():
+            return error_response(400, "Bad Request", str(error))
+        case web.HTTPException() if error.status >= 400:
+            headers = {k: v for k, v in error.headers.items() if k.lower() in ("allow", "retry-after")}
+            return error_response(error.status, error.reason, _http_detail(error), headers=headers)
+        case web.HTTPException():
+            raise error
+        case ConnectionError() if request.transport is None or request.transport.is_closing():
+            raise error  # the client went away mid-request: nobody to answer, nothing went wrong here
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return error_response(500, "Internal Server Error",
+                          f"an unexpected error occurred (request id {request.get(REQUEST_ID)})")
 
 
 def _http_detail(e: web.HTTPException) -> str:
@@ -121,23 +147,6 @@ def _http_detail(e: web.HTTPException) -> str:
 def _reason(status: int) -> str:
     return {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             409: "Conflict", 422: "Validation error", 503: "Service Unavailable"}.get(status, "Error")
-
-
-def auth_middleware(authenticate: Callable[[str], Awaitable[Actor]]) -> Callable[..., object]:
-    """Resolves `Authorization: Bearer <token>` into request["actor"] on every non-public API route."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = request.match_info.route
-        if (request.match_info.http_exception is None and request.path.startswith(API_PREFIX)
-                and route.name not in PUBLIC_ROUTES):
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated("a bearer token is required")
-            request[ACTOR] = await authenticate(token.strip())
-        return await handler(request)
-
-    return middleware
 
 
 def actor(request: web.Request) -> Actor:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from sqlalchemy import delete, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -52,7 +53,7 @@ class SqlStorage:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
-        self._idle_readers: list[InlineConnection] = []
+        self._idle_readers: list[SqlTransaction] = []
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; SQLite's busy timeout then only arbitrates between processes.
         self._write_turn = asyncio.Lock()
@@ -63,26 +64,27 @@ class SqlStorage:
         self._no_writer = asyncio.Event()
         self._no_writer.set()
 
+    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[SqlTransaction]:
+        if not write and self._reader is not None:
+            return _InlineRead(self)
+        return self._transaction(write=write)
+
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[SqlTransaction]:
+    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
             async with self._write_turn:
                 self._no_writer.clear()
                 try:
-                    async with self._transaction(write=True) as tx:
+                    async with self._connected(write=True) as tx:
                         yield tx
                 finally:
                     self._no_writer.set()
-        elif not write and self._reader is not None:
-            await self._give_way_to_writer()
-            async with self._inline_read() as tx:
-                yield tx
         else:
-            async with self._transaction(write=write) as tx:
+            async with self._connected(write=write) as tx:
                 yield tx
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
+    async def _connected(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         try:
             async with self.engine.connect() as conn:
                 if write and self._sqlite:
@@ -90,38 +92,30 @@ class SqlStorage:
                 async with conn.begin():
                     yield SqlTransaction(conn)
         except OperationalError as e:
-            raise Unavailable(f"the database is unavailable: {type(e.orig).__name__}") from e
+            raise _unavailable(e) from e
         except DBAPIError as e:
             if e.connection_invalidated:
                 raise Unavailable("lost the database connection") from e
             raise
 
-    async def _give_way_to_writer(self) -> None:
-        if not self._no_writer.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(READS_WAIT_FOR_WRITER):
-                    await self._no_writer.wait()
+    async def _wait_for_writer(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READS_WAIT_FOR_WRITER):
+                await self._no_writer.wait()
 
-    @asynccontextmanager
-    async def _inline_read(self) -> AsyncIterator[SqlTransaction]:
-        try:
-            conn = self._idle_readers.pop() if self._idle_readers else self._connect_reader()
-            try:
-                yield SqlTransaction(conn)
-            finally:
-                self._return_reader(conn)
-        except OperationalError as e:
-            raise Unavailable(f"the database is unavailable: {type(e.orig).__name__}") from e
-
-    def _connect_reader(self) -> InlineConnection:
+    def _checkout_reader(self) -> SqlTransaction:
+        if self._idle_readers:
+            return self._idle_readers.pop()
         assert self._reader is not None
-        return InlineConnection(self._reader.connect())
+        return SqlTransaction(InlineConnection(self._reader.connect()))
 
-    def _return_reader(self, conn: InlineConnection) -> None:
-        # Reader connections stay checked out and are kept here: a pool checkout and check-in
-        # per read cost more than the indexed lookups of a request (docs/benchmarks.md).
+    def _return_reader(self, tx: SqlTransaction) -> None:
+        # Reader connections (with their repositories) stay checked out and are kept here: a pool
+        # checkout and check-in per read cost more than the indexed lookups of a request.
+        conn = tx.connection
+        assert isinstance(conn, InlineConnection)
         if conn.reusable() and len(self._idle_readers) < IDLE_READERS_KEPT:
-            self._idle_readers.append(conn)
+            self._idle_readers.append(tx)
         else:
             conn.close()
 
@@ -132,7 +126,7 @@ class SqlStorage:
     async def close(self) -> None:
         if self._reader is not None:
             while self._idle_readers:
-                self._idle_readers.pop().close()
+                self._idle_readers.pop().connection.close()  # type: ignore[union-attr]
             self._reader.dispose()
         await self.engine.dispose()
 
@@ -141,6 +135,35 @@ class SqlStorage:
         async with self.transaction() as tx:
             for table in (comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
+
+
+class _InlineRead:
+    """A read transaction on the event loop (SQLite, docs/adr/0001). A class rather than a generator
+    context manager: every request opens one or two, and this is the cheaper of the two."""
+
+    __slots__ = ("_storage", "_tx")
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+
+    async def __aenter__(self) -> SqlTransaction:
+        storage = self._storage
+        if not storage._no_writer.is_set():
+            await storage._wait_for_writer()
+        try:
+            self._tx = storage._checkout_reader()
+        except OperationalError as e:
+            raise _unavailable(e) from e
+        return self._tx
+
+    async def __aexit__(self, _type: Any, error: BaseException | None, _tb: Any) -> None:
+        self._storage._return_reader(self._tx)
+        if isinstance(error, OperationalError):
+            raise _unavailable(error) from error
+
+
+def _unavailable(error: OperationalError) -> Unavailable:
+    return Unavailable(f"the database is unavailable: {type(error.orig).__name__}")
 
 
 __all__ = ["InlineConnection", "SqlStorage", "SqlTransaction"]

@@ -146,7 +146,7 @@ def _trace_reads(storage: SqlStorage) -> list[str]:
     SQLAlchemy, so its events would not see them)."""
     statements: list[str] = []
     while storage._idle_readers:  # the next read connects anew, with the trace in place
-        storage._idle_readers.pop().close()
+        storage._idle_readers.pop().connection.close()
     sqlalchemy.event.listen(storage._reader, "connect",
                             lambda dbapi, _record: dbapi.set_trace_callback(statements.append))
     return statements
