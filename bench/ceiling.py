@@ -1,10 +1,11 @@
 """The ceiling: a bare aiohttp app whose one GET handler returns a fixed JSON body.
 
-It runs the way `catalyst serve` runs (one process, web.run_app, the same event loop: uvloop where
-installed; no access log), so whatever it reaches is the most the framework lets one process do on
-this machine; the distance from it to the task list is what Catalyst's own code costs.
+It runs the way `catalyst serve` runs (through the same catalyst_api.serve: one process with
+web.run_app, or --workers processes under gunicorn; uvloop where installed; no access log), so
+whatever it reaches is the most the framework lets that many processes do on this machine; the
+distance from it to the task list is what Catalyst's own code costs.
 
-    .venv/bin/python bench/ceiling.py --port 8811 [--body-file page.json]
+    .venv/bin/python bench/ceiling.py --port 8811 [--body-file page.json] [--workers N]
 
 Without --body-file the body is a synthetic page of 20 tasks (~9 KB); bench/run.py passes a real
 page captured from the server so both send the same number of bytes.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from catalyst_api.cli import new_event_loop
+from catalyst_api.serve import serve
 
 
 def synthetic_page(n: int = 20) -> bytes:
@@ -54,11 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8811)
     parser.add_argument("--body-file", type=Path)
+    parser.add_argument("--workers", type=int, default=1, help="processes, as `catalyst serve --workers`")
     args = parser.parse_args(argv)
     body = args.body_file.read_bytes() if args.body_file else synthetic_page()
-    print(f"ceiling: {len(body)} byte body on http://{args.host}:{args.port}/", flush=True)
-    web.run_app(make_app(body), host=args.host, port=args.port, access_log=None, print=None,
-                loop=new_event_loop())
+    print(f"ceiling: {len(body)} byte body on http://{args.host}:{args.port}/ "
+          f"({args.workers} worker(s))", flush=True)
+    serve(lambda: make_app(body), host=args.host, port=args.port, workers=args.workers, access_log=False)
     return 0
 
 

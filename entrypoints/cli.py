@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import getpass
 import logging
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-
 from catalyst_api.app import create_app
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
 from catalyst_api.middleware import RequestIdFilter
+from catalyst_api.serve import serve
 from catalyst_api.settings import Settings
 from catalyst_core.auth.model import GlobalRole
 from catalyst_core.errors import DomainError
@@ -30,13 +28,11 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (a dependency on Linux and macOS): its I/O path is leaner."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-access-log", action="store_true", help="skip per-request log lines")
+    serve.add_argument("--workers", type=_positive, default=None,
+                       help="server processes (default: $CATALYST_WORKERS or 1); each uses one core")
 
     commands.add_parser("migrate", help="bring the database schema up to date")
 
@@ -88,14 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
 
     if args.command == "serve":
-        app = create_app(settings)
-        # Everything built so far lives as long as the process: keep it out of the cyclic
-        # collector's scans, which otherwise show up as latency spikes under load.
-        gc.collect()
-        gc.freeze()
-        web.run_app(app, host=args.host, port=args.port, access_log_format=ACCESS_LOG_FORMAT,
-                    access_log=None if args.no_access_log else logging.getLogger("aiohttp.access"),
-                    loop=new_event_loop())
+        workers = args.workers or settings.workers
+        if workers > 1 and not settings.shared_between_processes:
+            print("error: several workers need a database they can share (a SQLite file or "
+                  "PostgreSQL); each would have its own in-memory one", file=sys.stderr)
+            return 2
+        if workers > 1:
+            # Once, before the workers start: the signing key file and the schema migration.
+            settings = settings.with_secret()
+            asyncio.run(_with_container(settings, lambda c: asyncio.sleep(0)))
+        serve(lambda: create_app(settings), host=args.host, port=args.port, workers=workers,
+              access_log_format=ACCESS_LOG_FORMAT, access_log=not args.no_access_log)
         return 0
 
     if args.command == "migrate":

@@ -28,6 +28,7 @@ class Settings:
     jwt_lifetime_seconds: int = 2_628_000
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    workers: int = 1  # server processes for `catalyst serve` (SQL storage on a file or PostgreSQL)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,11 +43,20 @@ class Settings:
             jwt_lifetime_seconds=int(env.get("CATALYST_JWT_LIFETIME_SECONDS", "2628000")),
             max_body_bytes=int(env.get("CATALYST_MAX_BODY_BYTES", str(1024 * 1024))),
             log_level=env.get("CATALYST_LOG_LEVEL", "INFO"),
+            workers=int(env.get("CATALYST_WORKERS", "1")),
         )
 
     @property
     def storage_kind(self) -> str:
         return "memory" if self.database_url == "memory" else "sql"
+
+    @property
+    def shared_between_processes(self) -> bool:
+        """Whether several server processes would see one database (not so for `memory` or an
+        in-memory SQLite database: each process would have its own)."""
+        if self.storage_kind == "memory":
+            return False
+        return not self.database_url.startswith("sqlite") or sqlite_path(self.database_url) is not None
 
     def with_secret(self) -> Settings:
         """These settings with a signing key: the configured one, else the one kept in the data

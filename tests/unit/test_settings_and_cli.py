@@ -22,7 +22,8 @@ from catalyst_api.app import create_app
 from catalyst_api.settings import SECRET_FILE, Settings, sqlite_path
 
 ENV_KEYS = ("CATALYST_DATA_DIR", "CATALYST_DATABASE_URL", "CATALYST_JWT_SECRET", "CATALYST_JWT_ALGORITHM",
-            "CATALYST_JWT_LIFETIME_SECONDS", "CATALYST_MAX_BODY_BYTES", "CATALYST_LOG_LEVEL")
+            "CATALYST_JWT_LIFETIME_SECONDS", "CATALYST_MAX_BODY_BYTES", "CATALYST_LOG_LEVEL",
+            "CATALYST_WORKERS")
 
 
 # -- Settings -----------------------------------------------------------------------------------------
@@ -227,3 +228,21 @@ def test_migrate_command(cli_env: Path, monkeypatch: pytest.MonkeyPatch,
     assert run_cli(monkeypatch, ["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
     assert (cli_env / "catalyst.db").is_file()
+
+
+def test_serve_with_workers_needs_a_database_the_processes_share(
+        cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for url in ("memory", "sqlite+aiosqlite:///:memory:"):
+        monkeypatch.setenv("CATALYST_DATABASE_URL", url)
+        assert cli.main(["serve", "--workers", "2"]) == 2
+        assert "share" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--workers", "0"])
+
+
+def test_workers_setting() -> None:
+    assert Settings.from_env({}).workers == 1
+    assert Settings.from_env({"CATALYST_WORKERS": "3"}).workers == 3
+    assert Settings.from_env({}).shared_between_processes
+    assert Settings.from_env({"CATALYST_DATABASE_URL": "postgresql+asyncpg://db/x"}).shared_between_processes
+    assert not Settings.from_env({"CATALYST_DATABASE_URL": "memory"}).shared_between_processes
