@@ -129,13 +129,46 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
     raise SystemExit(f"{url} not ready after {timeout} s; see {log}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def wait_workers(proc: subprocess.Popen[bytes], workers: int, log: Path, timeout: float = 60) -> None:
+    """With several workers, the first to boot answers the health check; wait for all of them."""
+    if workers == 1:
+        return
+    deadline = time.monotonic() + timeout
+    while len(worker_pids(proc.pid)) < workers:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{workers} workers did not start; see {log}")
+        time.sleep(0.2)
+    time.sleep(1)  # let the last one finish booting
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a server: the process and its live children (the workers
+    of `--workers N`; a worker's time only reaches its parent's counters when it exits)."""
+    fields = _stat(pid)
+    if fields is None:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    for child in worker_pids(pid):
+        if (c := _stat(child)) is not None:
+            ticks += int(c[11]) + int(c[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat(int(stat.parent.name))
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def system_busy_seconds() -> float:
@@ -244,17 +277,21 @@ class Bench:
             cmd = [sys.executable, str(BENCH_DIR / "serve_variant.py"), "--host", HOST, "--port",
                    str(port), *self.args.variant.split()]
         else:
-            cmd = [*catalyst_command(), "serve", "--host", HOST, "--port", str(port), "--no-access-log"]
+            cmd = [*catalyst_command(), "serve", "--host", HOST, "--port", str(port), "--no-access-log",
+                   "--workers", str(self.args.workers)]
         self.server = start(cmd, log, server_env(self.db_dir))
         wait_ready(f"{self.api}/api/v1/health", self.server, log)
+        wait_workers(self.server, self.args.workers if self.args.variant is None else 1, log)
 
     def start_ceiling(self, body_file: Path) -> str:
         port = free_port()
         log = self.run_dir / "ceiling.log"
         self.ceiling = start([sys.executable, str(BENCH_DIR / "ceiling.py"), "--host", HOST,
-                              "--port", str(port), "--body-file", str(body_file)], log)
+                              "--port", str(port), "--body-file", str(body_file),
+                              "--workers", str(self.args.workers)], log)
         url = f"http://{HOST}:{port}/"
         wait_ready(url, self.ceiling, log)
+        wait_workers(self.ceiling, self.args.workers, log)
         return url
 
     def login(self) -> None:
@@ -350,7 +387,8 @@ class Bench:
             return {"skipped": "py-spy missing"}
         raw = self.run_dir / "profile.txt"
         record = [pyspy_cmd, "record", "--pid", str(self.server.pid), "--duration",
-                  f"{int(seconds) + 1}", "--rate", str(RATE), "--nonblocking", "--threads"]
+                  f"{int(seconds) + 1}", "--rate", str(RATE), "--nonblocking", "--threads",
+                  *(["--subprocesses"] if self.args.workers > 1 else [])]
         spies = [subprocess.Popen([*record, "--format", "raw", "-o", str(raw)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
         time.sleep(0.5)
@@ -461,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=RESULTS / "data")
     parser.add_argument("--phases", default="ceiling,list,create,mixed",
                         help="comma-separated subset of ceiling,list,create,mixed")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes of both servers (`catalyst serve --workers`, ceiling.py --workers)")
     parser.add_argument("--profile", action="store_true",
                         help="then profile the server under the list load with py-spy")
     parser.add_argument("--variant", metavar="FLAGS",
