@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import attrs
 from sqlalchemy import bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,7 +25,7 @@ from catalyst_adapters.sql.tables import (
     users,
 )
 from catalyst_core.errors import Conflict, NotFound
-from catalyst_core.ids import CommentId, TaskId, UserId
+from catalyst_core.ids import CommentId, TaskId
 from catalyst_core.paging import Order, Page, PageRequest, SortSpec
 from catalyst_core.tasks.model import (
     PRIORITY_RANK,
@@ -39,12 +40,14 @@ from catalyst_core.tasks.model import (
 
 # -- tasks and comments ----------------------------------------------------------------------------
 
-# The task columns in the order _task unpacks them: a page of tasks is read on every list request,
-# so rows are unpacked positionally and enums looked up in their value maps (docs/benchmarks.md).
-_TASK_COLUMNS = tuple(tasks.c[name] for name in (
+# The task columns in the order of Task's fields: a page of tasks is read on every list request, so
+# rows are unpacked positionally, enums looked up in their value maps and Task built positionally
+# (docs/benchmarks.md). The assertion keeps the two orders from drifting apart.
+_TASK_COLUMNS = tuple(tasks.c[field.name] for field in attrs.fields(Task))
+assert [c.name for c in _TASK_COLUMNS] == [
     "id", "client_id", "name", "task_type", "status", "priority", "created_by", "assignees",
     "due_date", "description", "related_object_id", "related_object_type", "created_at",
-    "updated_at", "completed_by", "completed_at", "version"))
+    "updated_at", "completed_by", "completed_at", "version"]
 _TASK_TYPES: Mapping[str, TaskType] = TaskType._value2member_map_  # type: ignore[assignment]
 _STATUSES: Mapping[str, TaskStatus] = TaskStatus._value2member_map_  # type: ignore[assignment]
 _PRIORITIES: Mapping[str, Priority] = Priority._value2member_map_  # type: ignore[assignment]
@@ -54,12 +57,9 @@ def _task(row: Any) -> Task:
     (id_, client_id, name, task_type, status, priority, created_by, assignees, due_date, description,
      related_id, related_type, created_at, updated_at, completed_by, completed_at, version) = row
     return Task(
-        id=id_, client_id=client_id, name=name, task_type=_TASK_TYPES[task_type],
-        status=_STATUSES[status], priority=_PRIORITIES[priority], created_by=created_by,
-        assignees=[UserId(uuid_from_text(a)) for a in assignees], due_date=due_date,
-        description=description, related_object_id=related_id, related_object_type=related_type,
-        created_at=created_at, updated_at=updated_at, completed_by=completed_by,
-        completed_at=completed_at, version=version,
+        id_, client_id, name, _TASK_TYPES[task_type], _STATUSES[status], _PRIORITIES[priority],
+        created_by, list(map(uuid_from_text, assignees)), due_date, description, related_id,
+        related_type, created_at, updated_at, completed_by, completed_at, version,
     )
 
 
@@ -144,20 +144,38 @@ def _task_filter(q: TaskQuery) -> dict[str, Any]:
     return values
 
 
+@attrs.frozen
+class _ListStatements:
+    """The statements of one shape of task list. With `counted`, each row of `rows` ends with the
+    list's total (from the kept counts, read in the same statement: one query per page, and a total
+    from the same snapshot as the rows); `count` is then needed only for a page past the end."""
+
+    rows: Any
+    count: Any
+    counted: bool
+
+
 @functools.cache
-def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order) -> tuple[Any, Any]:
+def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order) -> _ListStatements:
     conds = [_TASK_CONDITIONS[name](tasks.c) for name in shape]
     sort = SortSpec(field=sort_field, order=order)
     ordering = ordered(_TASK_SORT[sort_field], sort, tasks.c.id, nulls_last=sort_field == "due_date")
-    rows = (select(*_TASK_COLUMNS).where(*conds).order_by(*ordering)
-            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+    def page_of(*columns: Any) -> Any:
+        return (select(*columns).where(*conds).order_by(*ordering)
+                .limit(bindparam("limit")).offset(bindparam("offset")))
+
     if "client_id" in shape and set(shape) <= {"client_id", "status"}:
         # The common lists (a client's tasks, or those in one status) read the kept counts.
         kept = [task_counts.c.client_id == bindparam("client_id")]
         if "status" in shape:
             kept.append(task_counts.c.status == bindparam("status"))
-        return hot(rows), hot(select(func.coalesce(func.sum(task_counts.c.n), 0)).where(*kept))
-    return hot(rows), hot(select(func.count()).select_from(tasks).where(*conds))
+        count = select(func.coalesce(func.sum(task_counts.c.n), 0)).where(*kept)
+        total = count.scalar_subquery().label("total")
+        return _ListStatements(hot(page_of(*_TASK_COLUMNS, total)), hot(count), counted=True)
+    # Other totals cost a scan of what matches: counted apart, and only when the page needs it.
+    return _ListStatements(hot(page_of(*_TASK_COLUMNS)),
+                           hot(select(func.count()).select_from(tasks).where(*conds)), counted=False)
 
 
 class SqlTaskRepo:
@@ -206,10 +224,20 @@ class SqlTaskRepo:
 
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
         values = _task_filter(query)
-        rows, count = _task_list_statements(tuple(values), sort.field, sort.order)
-        # A text search scans the client's tasks; everything else is an index range.
-        return await fetch_page(self._c, rows, count, page, _task, params=values,
-                           heavy=query.text is not None)
+        statements = _task_list_statements(tuple(values), sort.field, sort.order)
+        if not statements.counted:
+            # A text search scans the client's tasks; everything else is an index range.
+            return await fetch_page(self._c, statements.rows, statements.count, page, _task,
+                                    params=values, heavy=query.text is not None)
+        found = (await self._c.execute(
+            statements.rows, {**values, "limit": page.limit, "offset": page.offset})).all()
+        if found:
+            total = found[0][-1]
+        elif page.offset == 0:
+            total = 0
+        else:  # past the end: no row carried the total
+            total = (await self._c.execute(statements.count, values)).scalar_one()
+        return Page(items=[_task(row[:-1]) for row in found], total_items=total, request=page)
 
 
 _COMMENT_VIEW = (select(comments, users.c.name.label("user_name"), users.c.email.label("user_email"))

@@ -7,22 +7,28 @@ package.path = debug.getinfo(1, "S").source:match("@?(.*/)") .. "?.lua;" .. pack
 local common = require("common")
 
 local counter = 0
+local requests = {}
 setup = common.setup
 
+-- Every request of the (client, page) grid is formatted once, here: formatting it per request in
+-- Lua cost wrk ~35 µs of CPU a request, taken from the same two cores the server runs on.
 function init(args)
-  token = args[1]
-  clients = common.split(args[2])
-  pages = tonumber(args[3] or "50")
+  local token = args[1]
+  local clients = common.split(args[2])
+  local pages = tonumber(args[3] or "50")
+  local headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
+  for n = 0, #clients * pages - 1 do
+    local client = clients[(n % #clients) + 1]
+    local page = (math.floor(n / #clients) % pages) + 1
+    local path = "/api/v1/tasks?client_id=" .. client .. "&status=pending&limit=20&page=" .. page
+    requests[n + 1] = wrk.format("GET", path, headers)
+  end
   counter = (thread_no or 0) * 7919
-  headers = { ["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json" }
 end
 
 function request()
   counter = counter + 1
-  local client = clients[(counter % #clients) + 1]
-  local page = (math.floor(counter / #clients) % pages) + 1
-  local path = "/api/v1/tasks?client_id=" .. client .. "&status=pending&limit=20&page=" .. page
-  return wrk.format("GET", path, headers)
+  return requests[(counter % #requests) + 1]
 end
 
 done = common.done
