@@ -7,7 +7,7 @@ Steps: seed 100,000 tasks over 10 clients (bench/seed.py; --reuse keeps the last
 copy the pristine database to a working directory, start `catalyst serve --no-access-log` and
 bench/ceiling.py on free ports of 127.0.0.1, log in, then drive with wrk (--latency -t2):
 
-  ceiling  GET of a fixed JSON body as big as a real page                   (--connections)
+  ceiling  the list phase's requests, answered with a fixed JSON body as big as a real page
   list     GET /api/v1/tasks?client_id=<10 rotating>&status=pending&limit=20&page=<1..50>
   create   POST /api/v1/tasks (JSON body, one assignee)                      (--connections)
   mixed    list and create at once from two wrk processes             (28 + 4 by default)
@@ -316,8 +316,9 @@ class Bench:
         return path
 
     # load
-    def list_cmd(self, connections: int, seconds: float) -> list[str]:
-        return wrk_command(self.api, "list.lua", connections, seconds, self.args.threads,
+    def list_cmd(self, connections: int, seconds: float, base: str | None = None) -> list[str]:
+        """The list load; against `base` (the ceiling) the very same requests, token and all."""
+        return wrk_command(base or self.api, "list.lua", connections, seconds, self.args.threads,
                            [self.token, self.clients, str(LIST_PAGES)])
 
     def create_cmd(self, connections: int, seconds: float) -> list[str]:
@@ -543,7 +544,9 @@ def main(argv: list[str] | None = None) -> int:
         assert bench.server is not None and bench.ceiling is not None
         d, c = args.duration, args.connections
         if "ceiling" in phases:
-            cmd = wrk_command(ceiling_url, "ceiling.lua", c, d, args.threads, [])
+            # "The same load": the list phase's own request stream (same paths, same bearer
+            # token, same wrk script), answered by the bare handler.
+            cmd = bench.list_cmd(c, d, base=ceiling_url.rstrip("/"))
             result["phases"]["ceiling"] = bench.measure("ceiling", [cmd], bench.ceiling.pid)[0]
         stop(bench.ceiling)  # idle, but keep the two cores for the phases below
         if "list" in phases:
