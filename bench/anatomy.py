@@ -73,9 +73,14 @@ async def measure(record: dict[str, Any], n: int, profile: bool) -> None:
             counters.statements[" ".join(statement.split()[:4])[:60]] += 1
 
         if reader is not None:
-            @event.listens_for(reader, "before_cursor_execute")
-            def _count_inline(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+            # The hot statements bypass SQLAlchemy on inline readers (adapters/sql/inline.py), so
+            # count what SQLite itself runs there: its trace callback, on every reader connection.
+            def _count_inline(statement: str) -> None:
                 counters.statements["(inline) " + " ".join(statement.split()[:4])[:51]] += 1
+
+            @event.listens_for(reader, "connect")
+            def _trace(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.set_trace_callback(_count_inline)
 
         resp = await client.post("/api/v1/auth/login",
                                  json={"email": record["email"], "password": record["password"]})
