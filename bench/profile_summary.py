@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository, cut from frame pat
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*?)(?::(?P<line>\d+))?\)$")
 
 # (category, test on "func (file:line)") in the order they are tried, root to leaf.
-ROWS = "rows -> Task objects (_task: UUIDs, enums, JSON assignees)"
+ROWS = "rows -> Task objects -> dicts (generated converters, _task, present_task)"
 HOP = "aiosqlite thread hop (queue put wakes the worker, await_/greenlet)"
 LOOP = "asyncio loop (epoll, self-pipe wake-ups from the worker threads, callbacks)"
 RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -29,7 +29,13 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
     ("JSON encoding of the response", re.compile(r"^(dumps|_default|timestamp|envelope) .*wire\.py")),
     ("query-string parsing (cattrs)", re.compile(r"/cattrs/|^(query|structure) .*wire\.py")),
     (ROWS,
-     re.compile(r"^_task .*storage\.py|^page_data |^present_task ")),
+     re.compile(r"^_task .*task_repos\.py|^convert .*<string>|^page_data |^present_task ")),
+]
+# Judged on the innermost frame: SQLite's own work (stepping the statement, building row tuples)
+# runs in C under the fast lane's Python frame (adapters/sql/inline.py).
+LEAF_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("SQLite: running statements, fetching rows (C, under _Prepared.run)",
+     re.compile(r"^_Prepared\.run ")),
 ]
 SQLA = re.compile(r"/sqlalchemy/")
 SQLA_SUB = [
@@ -78,6 +84,9 @@ def _package(frame: str) -> str:
 
 
 def categorise(frames: list[str]) -> str:
+    for name, rule in LEAF_RULES:
+        if frames and rule.search(frames[-1]):
+            return name
     for i, frame in enumerate(frames):
         for name, rule in RULES:
             if rule.search(frame):

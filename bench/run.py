@@ -441,7 +441,9 @@ def row(name: str, conns: str, r: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> str:
     p = result["phases"]
     c = result["args"]["connections"]
-    lines = ["| phase | connections | requests/s | p50 ms | p99 ms | non-2xx | server CPU µs/req "
+    lines = [f"{result['args'].get('workers', 1)} server process(es) each (catalyst serve --workers, "
+             "ceiling.py --workers)", "",
+             "| phase | connections | requests/s | p50 ms | p99 ms | non-2xx | server CPU µs/req "
              "| timeouts (>2 s) | other load (cores) |", "|---|---|---|---|---|---|---|---|---|"]
     if "ceiling" in p:
         lines.append(row("ceiling (bare aiohttp, fixed JSON)", str(c), p["ceiling"]))
@@ -529,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         "stamp": stamp, "machine": machine(),
         "args": {"duration": args.duration, "warmup": args.warmup, "connections": args.connections,
                  "threads": args.threads, "mixed_get": mixed_get, "mixed_post": args.mixed_post,
-                 "list_pages": LIST_PAGES, "variant": args.variant},
+                 "list_pages": LIST_PAGES, "variant": args.variant, "workers": args.workers},
         "seed": {k: record[k] for k in ("tasks", "tasks_per_status", "seconds", "db_bytes")}
         | {"clients": len(record["client_ids"])},
         "phases": {},
