@@ -4,11 +4,14 @@ connections, scans offloaded to a thread, writers queued, and the one-trip aiosq
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from catalyst_adapters.sql import SqlStorage, create_engine, sqlite_driver
@@ -285,3 +288,50 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
     assert fast_lane >= 7 + 12 and len(fast_runs) == fast_lane  # every read above; none on the writer
     assert fast == slow
     assert fast[5] == full and fast[6] == bare and fast[0] == user and fast[1] == other
+
+
+_moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
+                        timezones=st.just(UTC))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_task_reads_the_same_on_both_lanes(sqlite_template: Path, tmp_path: Path,
+                                               data: st.DataObject) -> None:
+    """Property: whatever a task holds, the fast lane returns the task that was stored, as
+    SQLAlchemy's lane does (texts in any script, microseconds, NULLs, every enum value)."""
+    from catalyst_contracts.strategies import descriptions, names, priorities, task_types
+    from catalyst_core.tasks.model import TaskStatus
+
+    users_ = [make_user() for _ in range(3)]
+    client = make_client()
+    task = make_task(
+        client, users_[0], name=data.draw(names(255)), description=data.draw(descriptions()),
+        task_type=data.draw(task_types()), priority=data.draw(priorities()),
+        status=data.draw(st.sampled_from(list(TaskStatus))),
+        assignees=data.draw(st.lists(st.sampled_from([u.id for u in users_]), unique=True)),
+        due_date=data.draw(st.none() | _moments), created_at=data.draw(_moments),
+        updated_at=data.draw(_moments), completed_at=data.draw(st.none() | _moments),
+        completed_by=data.draw(st.none() | st.sampled_from([u.id for u in users_])),
+        related_object_id=data.draw(st.none() | names(255)),
+        related_object_type=data.draw(st.none() | names(64)), version=data.draw(st.integers(1, 2**31)))
+
+    async def check() -> None:
+        storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)))
+        try:
+            async with storage.transaction() as tx:
+                for u in users_:
+                    await tx.users.add(u)
+                await tx.clients.add(client)
+                await tx.tasks.add(task)
+            async with storage.transaction(write=False) as tx:
+                fast = await tx.tasks.get(task.id)
+                fast_page = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 5), SortSpec())
+            async with storage.transaction() as tx:
+                slow = await tx.tasks.get(task.id)
+            assert fast == slow == task
+            assert fast_page.items == [task] and fast_page.total_items == 1
+        finally:
+            await storage.close()
+
+    asyncio.run(check())
