@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -100,6 +101,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The database file of a SQLite URL; None for other databases and in-memory ones."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or "mode=memory" in str(url):
+        return None
+    return Path(url.database)
+
+
 def create_sqlite_reader(url: URL) -> Engine | None:
     """A synchronous engine on the same SQLite file, for reads run on the event loop itself.
 
@@ -107,8 +116,7 @@ def create_sqlite_reader(url: URL) -> Engine | None:
     aiosqlite thread (docs/adr/0001-sqlite-reads-on-the-event-loop.md). Reader connections are
     `query_only`, so nothing can write through them. None for in-memory databases, which a second
     engine could not share."""
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
-            or "mode=memory" in str(url):
+    if sqlite_file(url) is None:
         return None
     reader = create_sync_engine(
         url.set(drivername="sqlite+pysqlite"),

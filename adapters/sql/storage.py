@@ -17,7 +17,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.account_repos import SqlClientRepo, SqlMemberRepo, SqlUserRepo
-from catalyst_adapters.sql.engine import SQLITE_WRITE_OPTION, create_sqlite_reader
+from catalyst_adapters.sql.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_WRITE_OPTION,
+    create_sqlite_reader,
+    sqlite_file,
+)
 from catalyst_adapters.sql.inline import InlineConnection
 from catalyst_adapters.sql.tables import (
     clients,
@@ -29,6 +34,7 @@ from catalyst_adapters.sql.tables import (
     users,
 )
 from catalyst_adapters.sql.task_repos import SqlCommentRepo, SqlTaskRepo
+from catalyst_adapters.sql.write_lock import ProcessWriteLock
 from catalyst_core.errors import Unavailable
 
 
@@ -55,8 +61,11 @@ class SqlStorage:
         self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
         self._idle_readers: list[SqlTransaction] = []
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
-        # nothing; SQLite's busy timeout then only arbitrates between processes.
+        # nothing; between processes, writers queue on a lock file beside the database.
         self._write_turn = asyncio.Lock()
+        database = sqlite_file(engine.url) if self._sqlite else None
+        self._process_lock = None if database is None else ProcessWriteLock.beside(
+            database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         # Set while no write transaction is open. Reads run on the loop without pausing, so under
         # a flood of reads every step of a writer (a callback from its aiosqlite thread) would wait
         # for a whole turn of the loop full of reads; reads wait for the open writer instead, up to
@@ -72,7 +81,7 @@ class SqlStorage:
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
-            async with self._write_turn:
+            async with self._write_turn, self._other_processes_turn():
                 self._no_writer.clear()
                 try:
                     async with self._connected(write=True) as tx:
@@ -82,6 +91,21 @@ class SqlStorage:
         else:
             async with self._connected(write=write) as tx:
                 yield tx
+
+    @asynccontextmanager
+    async def _other_processes_turn(self) -> AsyncIterator[None]:
+        """This process's writer waits for other processes' writers on the lock file (ADR 0003)."""
+        if self._process_lock is None:
+            yield
+            return
+        try:
+            await self._process_lock.acquire()
+        except TimeoutError:
+            raise Unavailable("another process has been writing to the database for too long") from None
+        try:
+            yield
+        finally:
+            self._process_lock.release()
 
     @asynccontextmanager
     async def _connected(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
@@ -124,6 +148,8 @@ class SqlStorage:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._process_lock is not None:
+            self._process_lock.close()
         if self._reader is not None:
             while self._idle_readers:
                 self._idle_readers.pop().connection.close()  # type: ignore[union-attr]

@@ -335,3 +335,85 @@ def test_any_task_reads_the_same_on_both_lanes(sqlite_template: Path, tmp_path: 
             await storage.close()
 
     asyncio.run(check())
+
+
+@pytest.fixture
+async def two_processes(sqlite_template: Path, tmp_path: Path) -> Any:
+    """Two storages on one file: as two server processes would be (flock locks belong to the open
+    file, so two storages in one process contend for the lock file as two processes do)."""
+    url = sqlite_copy(sqlite_template, tmp_path)
+    first, second = SqlStorage(create_engine(url)), SqlStorage(create_engine(url))
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def _hold_a_write(storage: SqlStorage, holding: asyncio.Event, release: asyncio.Event,
+                        order: list[str]) -> None:
+    async with storage.transaction() as tx:
+        await tx.users.add(make_user())
+        holding.set()
+        await release.wait()
+        order.append("first committing")
+
+
+async def test_writers_of_two_processes_queue_on_the_lock_file(
+        two_processes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("catalyst_adapters.sql.storage.READS_WAIT_FOR_WRITER", 10.0)
+    first, second = two_processes
+    holding, release, order = asyncio.Event(), asyncio.Event(), []
+    holder = asyncio.create_task(_hold_a_write(first, holding, release, order))
+    await holding.wait()
+
+    async def write_second() -> None:
+        async with second.transaction() as tx:
+            order.append("second writing")
+            await tx.users.add(make_user())
+
+    waiter = asyncio.create_task(write_second())
+    await asyncio.sleep(0.2)
+    assert not waiter.done() and order == []  # waiting for the lock, not failing on SQLite's
+    # Waiting for another process is not writing: this process's reads do not give way to it.
+    async with asyncio.timeout(2), second.transaction(write=False) as tx:
+        assert await tx.users.get(make_user().id) is None
+    release.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(holder, waiter)
+    assert order == ["first committing", "second writing"]
+
+
+async def test_a_writer_cancelled_while_waiting_leaves_the_lock_free(two_processes: Any) -> None:
+    first, second = two_processes
+    holding, release, order = asyncio.Event(), asyncio.Event(), []
+    holder = asyncio.create_task(_hold_a_write(first, holding, release, order))
+    await holding.wait()
+
+    async def write(storage: SqlStorage) -> None:
+        async with storage.transaction() as tx:
+            await tx.users.add(make_user())
+
+    waiter = asyncio.create_task(write(second))
+    await asyncio.sleep(0.1)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release.set()
+    await holder
+    async with asyncio.timeout(5):  # the cancelled waiter's thread got the lock and let it go
+        await write(first)
+        await write(second)
+
+
+async def test_a_writer_waits_for_another_process_only_so_long(two_processes: Any) -> None:
+    first, second = two_processes
+    second._process_lock._timeout = 0.2
+    holding, release, order = asyncio.Event(), asyncio.Event(), []
+    holder = asyncio.create_task(_hold_a_write(first, holding, release, order))
+    await holding.wait()
+    with pytest.raises(Unavailable, match="another process"):
+        async with second.transaction() as tx:
+            await tx.users.add(make_user())
+    release.set()
+    await holder
+    async with asyncio.timeout(5), second.transaction() as tx:  # and then writes again
+        await tx.users.add(make_user())
