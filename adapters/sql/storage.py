@@ -81,10 +81,13 @@ class SqlStorage:
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
-            async with self._write_turn, self._other_processes_turn():
+            async with self._write_turn:
+                # From here this process's reads give way to the writer, also while it waits for
+                # other processes: once its turn comes, each of its steps needs the loop at once,
+                # and the whole database waits for it (measured in docs/benchmarks.md, mixed load).
                 self._no_writer.clear()
                 try:
-                    async with self._connected(write=True) as tx:
+                    async with self._other_processes_turn(), self._connected(write=True) as tx:
                         yield tx
                 finally:
                     self._no_writer.set()
