@@ -49,7 +49,9 @@ _SAFE_UNKNOWN = uuid.SafeUUID.unknown
 
 
 def _parse_uuid_hex(value: str) -> uuid.UUID:
-    if len(value) != 32:
+    """uuid.UUID(value), to the same result for every input: UUID.__init__ itself ends in
+    int(hex, 16) once braces and dashes are gone and 32 digits remain."""
+    if len(value) != 32 or "-" in value:
         return uuid.UUID(value)
     u = _new_uuid(uuid.UUID)
     _set(u, "int", int(value, 16))

@@ -4,6 +4,7 @@ connections, scans offloaded to a thread, writers queued, and the one-trip aiosq
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -429,3 +430,19 @@ async def test_a_writer_waits_for_another_process_only_so_long(two_processes: An
     await holder
     async with asyncio.timeout(5), second.transaction() as tx:  # and then writes again
         await tx.users.add(make_user())
+
+
+@given(st.uuids() | st.text("0123456789abcdefABCDEF-x_+ ", min_size=30, max_size=36))
+def test_the_fast_uuid_parser_agrees_with_uuid_uuid(value: Any) -> None:
+    from catalyst_adapters.sql.inline import _parse_uuid_hex
+
+    text = value.hex if isinstance(value, uuid.UUID) else value
+    try:
+        expected: Any = uuid.UUID(text)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: Any = _parse_uuid_hex(text)
+    except ValueError:
+        got = ValueError
+    assert got == expected
