@@ -68,7 +68,9 @@ class MemberRepo(Protocol):
 class TaskRepo(Protocol):
     """Tasks. `get(for_update=True)` locks the task until the transaction ends where the database
     can, so changes to one task take turns. `save` raises Conflict when the stored version differs
-    from `task.version` (someone else saved first) and bumps the version on success; `delete`
+    from `task.version` (someone else saved first) and bumps the version on success; `add` and
+    `save` raise NotFound when the client, the creator, an assignee or completed_by is not stored
+    (a user id must name a user; membership is the use case's rule, not storage's); `delete`
     removes the task's comments too. `list` filters by every field of TaskQuery and sorts by
     created_at, updated_at, name, due_date (nulls last) or priority (Backlog < Low < Medium < High),
     ties broken by id."""

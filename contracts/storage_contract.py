@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 import pytest
+from attrs import evolve
 
 from catalyst_contracts.strategies import (
     at,
@@ -501,6 +502,26 @@ class StorageContract:
             await tx.tasks.add_many([])
         for task in tasks:
             assert await read(storage, lambda tx, t=task: tx.tasks.get(t.id)) == task
+
+    async def test_task_naming_unknown_people_is_not_found(self, storage: Any) -> None:
+        user, client = make_user(), make_client()
+        await put(storage, user, client)
+        ghost = UserId(new_id())
+        finished = {"status": TaskStatus.COMPLETED, "completed_at": at(5)}
+        for task in (make_task(client, ghost), make_task(client, user, assignees=[user.id, ghost]),
+                     make_task(client, user, completed_by=ghost, **finished),
+                     make_task(ClientId(new_id()), user)):
+            with pytest.raises(NotFound):
+                await put(storage, task)
+        task = make_task(client, user, assignees=[user.id])
+        await put(storage, task)
+        for change in ({"assignees": [ghost]}, {"completed_by": ghost, **finished}):
+            with pytest.raises(NotFound):
+                async with storage.transaction() as tx:
+                    await tx.tasks.save(evolve(task, **change))
+        assert await read(storage, lambda tx: tx.tasks.get(task.id)) == task
+        page = await read(storage, lambda tx: tx.tasks.list(TaskQuery(client_id=client.id), ALL, SortSpec()))
+        assert list(page.items) == [task]
 
     async def test_task_add_duplicate_id_is_conflict(self, storage: Any) -> None:
         user, client = make_user(), make_client()

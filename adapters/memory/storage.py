@@ -238,9 +238,16 @@ class MemoryTaskRepo:
     async def add(self, task: Task) -> None:
         if task.id in self._t.tasks:
             raise Conflict("task already exists")
-        if task.client_id not in self._t.clients:
-            raise NotFound("client not found")
+        if task.client_id not in self._t.clients or task.created_by not in self._t.users:
+            raise NotFound("a referenced record does not exist")
+        self._check_people(task)
         self._j.put(self._t.tasks, task.id, task)
+
+    def _check_people(self, task: Task) -> None:
+        """As the SQL schema's foreign keys do: assignees and completed_by are stored users."""
+        named = [*task.assignees, *([task.completed_by] if task.completed_by is not None else [])]
+        if any(user_id not in self._t.users for user_id in named):
+            raise NotFound("a referenced record does not exist")
 
     async def add_many(self, tasks: Sequence[Task]) -> None:
         for task in tasks:
@@ -255,6 +262,7 @@ class MemoryTaskRepo:
             raise NotFound("task not found")
         if stored.version != task.version:
             raise Conflict("the task was changed by someone else; reload and try again")
+        self._check_people(task)
         task.version += 1
         self._j.put(self._t.tasks, task.id, task)
 

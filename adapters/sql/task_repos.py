@@ -203,18 +203,21 @@ class SqlTaskRepo:
         return _task(row) if row else None
 
     async def save(self, task: Task) -> None:
-        result = await self._c.execute(
-            update(tasks).where(tasks.c.id == task.id, tasks.c.version == task.version)
-            .values(version=task.version + 1, **_task_values(task)))
-        if result.rowcount == 0:
-            if await self.get(task.id) is None:
-                raise NotFound("task not found")
-            raise Conflict("the task was changed by someone else; reload and try again")
+        try:
+            result = await self._c.execute(
+                update(tasks).where(tasks.c.id == task.id, tasks.c.version == task.version)
+                .values(version=task.version + 1, **_task_values(task)))
+            if result.rowcount == 0:
+                if await self.get(task.id) is None:
+                    raise NotFound("task not found")
+                raise Conflict("the task was changed by someone else; reload and try again")
+            await self._c.execute(delete(task_assignees).where(task_assignees.c.task_id == task.id))
+            if task.assignees:
+                await self._c.execute(insert(task_assignees),
+                                      [{"task_id": task.id, "user_id": a} for a in task.assignees])
+        except IntegrityError as e:  # an assignee or completed_by that is not a user
+            raise integrity_error(e, "an assignee is listed twice") from None
         task.version += 1
-        await self._c.execute(delete(task_assignees).where(task_assignees.c.task_id == task.id))
-        if task.assignees:
-            await self._c.execute(insert(task_assignees),
-                                  [{"task_id": task.id, "user_id": a} for a in task.assignees])
 
     async def delete(self, task_id: TaskId) -> None:
         # Comments and assignee links go with the task (ON DELETE CASCADE).
