@@ -14,6 +14,7 @@ import asyncio
 import functools
 import sqlite3
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -170,14 +171,21 @@ class _Rows:
         return iter(self._rows)
 
 
-_prepared: dict[tuple[int, int], _Prepared] = {}
+# Per dialect (each reader engine has its own), forgotten with it: hot statements by identity.
+_prepared: weakref.WeakKeyDictionary[Dialect, dict[int, _Prepared]] = weakref.WeakKeyDictionary()
 
 
-def _prepare(statement: Any, dialect: Dialect) -> _Prepared | None:
-    key = (id(statement), id(dialect))
-    prepared = _prepared.get(key)
+def _prepared_for(dialect: Dialect) -> dict[int, _Prepared]:
+    compiled = _prepared.get(dialect)
+    if compiled is None:
+        compiled = _prepared[dialect] = {}
+    return compiled
+
+
+def _prepare(compiled: dict[int, _Prepared], statement: Any, dialect: Dialect) -> _Prepared | None:
+    prepared = compiled.get(id(statement))
     if prepared is None and _HOT.get(id(statement)) is statement:
-        prepared = _prepared[key] = _Prepared(statement, dialect)
+        prepared = compiled[id(statement)] = _Prepared(statement, dialect)
     return prepared
 
 
@@ -190,15 +198,16 @@ class InlineConnection:
         self._c = conn
         self._raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
         self._dialect = conn.dialect
+        self._compiled = _prepared_for(conn.dialect)
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        prepared = _prepare(statement, self._dialect)
+        prepared = _prepare(self._compiled, statement, self._dialect)
         if prepared is None:
             return self._c.execute(statement, parameters)
         return _raw_errors(prepared.run, self._raw, parameters)
 
     async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
-        prepared = _prepare(statement, self._dialect)
+        prepared = _prepare(self._compiled, statement, self._dialect)
         if prepared is None:
             return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
         return await asyncio.to_thread(_raw_errors, prepared.run, self._raw, parameters)
