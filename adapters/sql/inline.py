@@ -197,7 +197,7 @@ class InlineConnection:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
         self._raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
-        self._dialect = conn.dialect
+        self.dialect = self._dialect = conn.dialect
         self._compiled = _prepared_for(conn.dialect)
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:

@@ -191,7 +191,7 @@ async def test_the_hot_task_list_is_served_by_an_index(sqlite: SqlStorage) -> No
     from catalyst_adapters.sql.task_repos import _task_list_statements
     from catalyst_core.paging import Order
 
-    statements = _task_list_statements(("client_id", "status"), "created_at", Order.DESC)
+    statements = _task_list_statements(("client_id", "status"), "created_at", Order.DESC, True)
     dialect = sqlite._reader.dialect
     values = {"client_id": make_client().id, "status": "pending", "limit": 20, "offset": 0}
     plans = []
@@ -200,10 +200,47 @@ async def test_the_hot_task_list_is_served_by_an_index(sqlite: SqlStorage) -> No
             prepared = _Prepared(statement, dialect)
             plans.append(" ".join(r[-1] for r in conn.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + prepared.sql, tuple(prepared.parameters(values))).all()))
-    assert "USING INDEX ix_tasks_client_id_status_created_at_id" in plans[0], plans[0]
+    # The page's positions from the index alone, then only its rows by their keys.
+    assert "USING COVERING INDEX ix_tasks_client_id_status_created_at_id" in plans[0], plans[0]
+    assert "SEARCH tasks USING INTEGER PRIMARY KEY" in plans[0], plans[0]
     assert "TEMP B-TREE" not in plans[0], plans[0]
     for plan in plans:  # the total, in the page's query and alone, from the kept counts
-        assert "SEARCH task_counts" in plan and "SCAN" not in plan, plan
+        assert "SEARCH task_counts" in plan and "SCAN tasks" not in plan, plan
+        assert "SCAN task_counts" not in plan, plan
+
+
+async def test_pages_found_by_rowid_are_the_plain_pages_in_the_same_order(sqlite: SqlStorage) -> None:
+    """SQLite's page form finds a page's keys first and relies on the LEFT JOIN running them as
+    the outer loop for the order. Same rows, same order as the plain statement, for every sort
+    (ties in every sort key included) and for pages before, at and past the end."""
+    from catalyst_adapters.sql.task_repos import _task_filter, _task_list_statements
+    from catalyst_core.paging import Order
+    from catalyst_core.tasks.model import Priority, TaskStatus
+
+    user, client = make_user(), make_client()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    new = [make_task(client, user, name=f"Task {i % 7}", created_at=at.replace(day=1 + i % 5),
+                     priority=list(Priority)[i % 4], status=list(TaskStatus)[i % 2],
+                     due_date=None if i % 3 else at.replace(month=1 + i % 4))
+           for i in range(57)]
+    async with sqlite.transaction() as tx:
+        await tx.users.add(user)
+        await tx.clients.add(client)
+        await tx.tasks.add_many(new)
+    queries = [TaskQuery(), TaskQuery(client_id=client.id),
+               TaskQuery(client_id=client.id, status=TaskStatus.PENDING),
+               TaskQuery(visible_to=user.id), TaskQuery(client_id=client.id, text="task 3")]
+    with sqlite._reader.connect() as conn:
+        for query in queries:
+            values = _task_filter(query)
+            for field in ("created_at", "updated_at", "name", "due_date", "priority"):
+                for order in Order:
+                    plain, by_rowid = (_task_list_statements(tuple(values), field, order, form)
+                                       for form in (False, True))
+                    for offset in (0, 7, 50, 57, 80):
+                        params = {**values, "limit": 10, "offset": offset}
+                        expected = conn.execute(plain.rows, params).all()
+                        assert conn.execute(by_rowid.rows, params).all() == expected, (query, field, order)
 
 
 async def test_a_write_transaction_costs_one_trip_per_statement_plus_commit(
