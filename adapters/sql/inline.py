@@ -112,33 +112,38 @@ def _row_converter(columns: Sequence[Any], dialect: Dialect) -> Callable[[Any], 
     return namespace["convert"]  # type: ignore[no-any-return]
 
 
+def _parameter_list(compiled: Any, dialect: Dialect) -> Callable[[dict[str, Any] | None], list[Any]]:
+    """One function turning the caller's values into the statement's positional parameters, in
+    order, with literal defaults filled in and each type's bind processor applied (a UUID becomes
+    the hex SQLAlchemy stores), written out like the row converter."""
+    namespace: dict[str, Any] = {"_NONE": {}}
+    items = []
+    for i, name in enumerate(compiled.positiontup or ()):
+        bind = compiled.binds[name]
+        namespace[f"n{i}"] = name
+        value = f"v[n{i}]" if bind.required else f"v.get(n{i}, d{i})"
+        if not bind.required:
+            namespace[f"d{i}"] = bind.effective_value
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            namespace[f"b{i}"] = process
+            value = f"(None if (x{i} := {value}) is None else b{i}(x{i}))"
+        items.append(value)
+    exec(f"def parameters(v):\n    v = _NONE if v is None else v\n    return [{', '.join(items)}]", namespace)
+    return namespace["parameters"]  # type: ignore[no-any-return]
+
+
 class _Prepared:
     """One hot statement compiled for one dialect: SQL text, parameter order and row converter.
     Rows come back as plain tuples, in the statement's column order."""
 
-    __slots__ = ("_binders", "_convert", "_defaults", "_names", "sql")
+    __slots__ = ("_convert", "parameters", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
-        self._names: Sequence[str] = tuple(compiled.positiontup or ())
-        binds = compiled.binds
-        self._defaults = {name: binds[name].effective_value for name in self._names
-                          if not binds[name].required}
-        self._binders = {name: p for name in self._names
-                         if (p := binds[name].type.dialect_impl(dialect).bind_processor(dialect))}
+        self.parameters = _parameter_list(compiled, dialect)
         self._convert = _row_converter(list(statement.selected_columns), dialect)
-
-    def parameters(self, values: dict[str, Any] | None) -> list[Any]:
-        values = {**self._defaults, **(values or {})}
-        binders = self._binders
-        out = []
-        for name in self._names:
-            value = values[name]
-            if value is not None and name in binders:
-                value = binders[name](value)
-            out.append(value)
-        return out
 
     def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:
         raw = conn.execute(self.sql, self.parameters(values)).fetchall()
