@@ -41,10 +41,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app[CONTAINER] = container
 
-    api = web.Application()
+    # The API's routes sit on the application itself, under the prefix: a sub-application would
+    # resolve every request twice and rebuild its config chain (measured on the task list).
     for table in ROUTE_TABLES:
-        api.add_routes(table)
-    app.add_subapp(API_PREFIX, api)
+        for route in table:
+            assert isinstance(route, web.RouteDef)
+            app.router.add_route(route.method, API_PREFIX + route.path, route.handler, **route.kwargs)
 
     openapi_body = json.dumps(openapi_document())
 

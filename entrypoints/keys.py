@@ -8,5 +8,5 @@ CONTAINER = web.AppKey("container", Container)
 
 
 def services(request: web.Request) -> Container:
-    """The container of the application serving `request` (looked up through sub-applications)."""
-    return request.config_dict[CONTAINER]
+    """The container of the application serving `request`."""
+    return request.app[CONTAINER]
