@@ -409,6 +409,13 @@ class Bench:
 
 # -- reporting -------------------------------------------------------------------------------------
 
+def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median requests/s (the lower middle one of an even count), with every
+    round's requests/s beside it."""
+    ranked = sorted(runs, key=lambda r: r["rps"])
+    return ranked[(len(ranked) - 1) // 2] | {"round_rps": [r["rps"] for r in runs]}
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -455,7 +462,11 @@ def markdown(result: dict[str, Any]) -> str:
         g, w = p["mixed"]["list"], p["mixed"]["create"]
         lines.append(row("mixed: GET /tasks", str(result["args"]["mixed_get"]), g))
         lines.append(row("mixed: POST /tasks", str(result["args"]["mixed_post"]), w))
+    if result["args"].get("rounds", 1) > 1:
+        lines += ["", f"ceiling and list: the median of {result['args']['rounds']} alternating rounds"]
     if (v := result.get("verdict")):
+        if len(v["round_ratios"]) > 1:
+            lines += ["", "list/ceiling by round: " + ", ".join(f"{r:.3f}" for r in v["round_ratios"])]
         lines += ["", f"list/ceiling = {v['ratio']:.3f} (target >= {TARGET_RATIO:.3f}: "
                       f"{'met' if v['ratio_ok'] else 'MISSED'}); list p99 = {v['list_p99_ms']:.1f} ms "
                       f"(target < {TARGET_P99_MS:.0f} ms: {'met' if v['p99_ok'] else 'MISSED'})"]
@@ -504,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated subset of ceiling,list,create,mixed")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes of both servers (`catalyst serve --workers`, ceiling.py --workers)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the ceiling and list phases this many times; report medians")
     parser.add_argument("--profile", action="store_true",
                         help="then profile the server under the list load with py-spy")
     parser.add_argument("--variant", metavar="FLAGS",
@@ -531,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         "stamp": stamp, "machine": machine(),
         "args": {"duration": args.duration, "warmup": args.warmup, "connections": args.connections,
                  "threads": args.threads, "mixed_get": mixed_get, "mixed_post": args.mixed_post,
-                 "list_pages": LIST_PAGES, "variant": args.variant, "workers": args.workers},
+                 "list_pages": LIST_PAGES, "variant": args.variant, "workers": args.workers,
+                 "rounds": args.rounds},
         "seed": {k: record[k] for k in ("tasks", "tasks_per_status", "seconds", "db_bytes")}
         | {"clients": len(record["client_ids"])},
         "phases": {},
@@ -545,14 +559,21 @@ def main(argv: list[str] | None = None) -> int:
         ceiling_url = bench.start_ceiling(page)
         assert bench.server is not None and bench.ceiling is not None
         d, c = args.duration, args.connections
-        if "ceiling" in phases:
-            # "The same load": the list phase's own request stream (same paths, same bearer
-            # token, same wrk script), answered by the bare handler.
-            cmd = bench.list_cmd(c, d, base=ceiling_url.rstrip("/"))
-            result["phases"]["ceiling"] = bench.measure("ceiling", [cmd], bench.ceiling.pid)[0]
+        # The ceiling and the list take turns, --rounds times: the machine's speed drifts from one
+        # phase to the next, and a ratio of medians over alternating rounds is what holds still.
+        taken: dict[str, list[dict[str, Any]]] = {"ceiling": [], "list": []}
+        for _ in range(args.rounds):
+            if "ceiling" in phases:
+                # "The same load": the list phase's own request stream (same paths, same bearer
+                # token, same wrk script), answered by the bare handler.
+                cmd = bench.list_cmd(c, d, base=ceiling_url.rstrip("/"))
+                taken["ceiling"].append(bench.measure("ceiling", [cmd], bench.ceiling.pid)[0])
+            if "list" in phases:
+                taken["list"].append(bench.measure("list", [bench.list_cmd(c, d)], bench.server.pid)[0])
+        for name, runs in taken.items():
+            if runs:
+                result["phases"][name] = median_round(runs)
         stop(bench.ceiling)  # idle, but keep the two cores for the phases below
-        if "list" in phases:
-            result["phases"]["list"] = bench.measure("list", [bench.list_cmd(c, d)], bench.server.pid)[0]
         if "create" in phases:
             result["phases"]["create"] = bench.measure("create", [bench.create_cmd(c, d)],
                                                        bench.server.pid)[0]
@@ -574,7 +595,12 @@ def main(argv: list[str] | None = None) -> int:
             "list_p99_ms": p["list"]["p99_ms"], "p99_target_ms": TARGET_P99_MS,
             "p99_ok": p["list"]["p99_ms"] < TARGET_P99_MS,
             "list_rps_needed": round(p["ceiling"]["rps"] * TARGET_RATIO),
+            "round_ratios": [round(lr / cr, 4) for lr, cr in
+                             zip(p["list"]["round_rps"], p["ceiling"]["round_rps"], strict=True)],
         }
+    for runs in taken.values():
+        for r in runs:
+            r.pop("raw", None)
     for phase in p.values():  # keep the raw wrk output out of the JSON's top level noise
         for r in (phase.values() if "rps" not in phase else [phase]):
             (run_dir / "wrk.log").open("a").write(r.pop("raw", "") + "\n")
