@@ -15,9 +15,7 @@ import asyncio
 import cProfile
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -133,20 +131,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
-    record = seeding.load(args.data_dir / "seed")
-    if record is None:
-        raise SystemExit("no seeded database: run bench/run.py (or bench/seed.py --data-dir "
-                         f"{args.data_dir / 'seed'}) first")
-    with tempfile.TemporaryDirectory(prefix="catalyst-anatomy-") as tmp:
-        for f in (args.data_dir / "seed").iterdir():
-            if f.name.startswith(seeding.DB_FILE):
-                shutil.copy2(f, Path(tmp) / f.name)
-        os.environ.update({
-            "CATALYST_DATA_DIR": tmp,
-            "CATALYST_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / seeding.DB_FILE}",
-            "CATALYST_JWT_SECRET": "bench-secret-" + "x" * 40,
-            "CATALYST_LOG_LEVEL": "WARNING",
-        })
+    with seeding.in_process_copy(args.data_dir, "catalyst-anatomy-") as record:
         asyncio.run(measure(record, args.requests, args.cprofile))
     return 0
 

@@ -51,7 +51,6 @@ import seed as seeding  # noqa: E402  (bench/ is not a package)
 
 RESULTS = BENCH_DIR / "results"
 WRK_DIR = BENCH_DIR / "wrk"
-JWT_SECRET = "bench-secret-" + "x" * 40  # fixed, so tokens stay valid across server restarts
 HOST = "127.0.0.1"
 TARGET_RATIO = 1 / 8
 TARGET_P99_MS = 50.0
@@ -73,13 +72,7 @@ def catalyst_command() -> list[str]:
 
 
 def server_env(db_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "CATALYST_DATA_DIR": str(db_dir),
-        "CATALYST_DATABASE_URL": f"sqlite+aiosqlite:///{db_dir / seeding.DB_FILE}",
-        "CATALYST_JWT_SECRET": JWT_SECRET,
-    })
-    return env
+    return dict(os.environ) | seeding.app_env(db_dir)
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

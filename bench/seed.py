@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import shutil
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -219,6 +223,34 @@ async def seed(data_dir: Path, *, n_tasks: int = 100_000, n_clients: int = 10, b
         f"{n_tasks / max(record['seconds']['tasks'], 1e-9):,.0f} tasks/s); "
         f"database {record['db_bytes'] / 1e6:.1f} MB")
     return record
+
+
+JWT_SECRET = "bench-secret-" + "x" * 40  # fixed, so tokens stay valid across server restarts
+
+
+def app_env(db_dir: Path) -> dict[str, str]:
+    """The settings that point `catalyst serve` or create_app at the database in `db_dir`."""
+    return {
+        "CATALYST_DATA_DIR": str(db_dir),
+        "CATALYST_DATABASE_URL": f"sqlite+aiosqlite:///{db_dir / DB_FILE}",
+        "CATALYST_JWT_SECRET": JWT_SECRET,
+    }
+
+
+@contextlib.contextmanager
+def in_process_copy(data_dir: Path, prefix: str) -> Iterator[dict[str, Any]]:
+    """For tools that run the app in their own process: a throw-away copy of the seeded database,
+    with the environment pointing create_app at it. Yields the seed record."""
+    record = load(data_dir / "seed")
+    if record is None:
+        raise SystemExit("no seeded database: run bench/run.py (or bench/seed.py --data-dir "
+                         f"{data_dir / 'seed'}) first")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        for f in (data_dir / "seed").iterdir():
+            if f.name.startswith(DB_FILE):
+                shutil.copy2(f, Path(tmp) / f.name)
+        os.environ.update(app_env(Path(tmp)) | {"CATALYST_LOG_LEVEL": "WARNING"})
+        yield record
 
 
 def load(data_dir: Path) -> dict[str, Any] | None:
