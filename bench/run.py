@@ -406,7 +406,8 @@ def median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The round with the median requests/s (the lower middle one of an even count), with every
     round's requests/s beside it."""
     ranked = sorted(runs, key=lambda r: r["rps"])
-    return ranked[(len(ranked) - 1) // 2] | {"round_rps": [r["rps"] for r in runs]}
+    median = {k: v for k, v in ranked[(len(ranked) - 1) // 2].items() if k != "raw"}
+    return median | {"round_rps": [r["rps"] for r in runs]}
 
 
 def machine() -> dict[str, Any]:
@@ -591,12 +592,13 @@ def main(argv: list[str] | None = None) -> int:
             "round_ratios": [round(lr / cr, 4) for lr, cr in
                              zip(p["list"]["round_rps"], p["ceiling"]["round_rps"], strict=True)],
         }
-    for runs in taken.values():
-        for r in runs:
-            r.pop("raw", None)
-    for phase in p.values():  # keep the raw wrk output out of the JSON's top level noise
-        for r in (phase.values() if "rps" not in phase else [phase]):
-            (run_dir / "wrk.log").open("a").write(r.pop("raw", "") + "\n")
+    # The raw wrk output of every round and phase goes to wrk.log, not into the JSON.
+    measured = [r for runs in taken.values() for r in runs]
+    measured += [r for name, phase in p.items() if name not in taken
+                 for r in (phase.values() if "rps" not in phase else [phase])]
+    with (run_dir / "wrk.log").open("a") as log:
+        for r in measured:
+            log.write(r.pop("raw", "") + "\n")
     text = json.dumps(result, indent=2, default=str) + "\n"
     (run_dir / "result.json").write_text(text)
     (RESULTS / f"{stamp}.json").write_text(text)
