@@ -202,17 +202,17 @@ class InlineConnection:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
         self._raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
-        self.dialect = self._dialect = conn.dialect
+        self.dialect = conn.dialect
         self._compiled = _prepared_for(conn.dialect)
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
-        prepared = _prepare(self._compiled, statement, self._dialect)
+        prepared = _prepare(self._compiled, statement, self.dialect)
         if prepared is None:
             return self._c.execute(statement, parameters)
         return _raw_errors(prepared.run, self._raw, parameters)
 
     async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
-        prepared = _prepare(self._compiled, statement, self._dialect)
+        prepared = _prepare(self._compiled, statement, self.dialect)
         if prepared is None:
             return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
         return await asyncio.to_thread(_raw_errors, prepared.run, self._raw, parameters)
