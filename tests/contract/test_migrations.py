@@ -24,15 +24,19 @@ async def revision_of(engine: Any) -> str:
         return (await conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))).scalar_one()
 
 
-async def test_concurrent_migrations_on_a_new_sqlite_file(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
-    engines = [create_engine(url) for _ in range(3)]
+async def _race_to_migrate(engines: list[Any]) -> None:
+    """Several processes starting at once on a new database: all migrate, and it ends at head."""
     try:
         await asyncio.gather(*(migrate(e) for e in engines))
         assert await revision_of(engines[0]) == head()
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_concurrent_migrations_on_a_new_sqlite_file(tmp_path: Path) -> None:
+    await _race_to_migrate([create_engine(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+                            for _ in range(3)])
 
 
 async def test_concurrent_migrations_on_a_new_postgres_schema(
@@ -43,13 +47,9 @@ async def test_concurrent_migrations_on_a_new_postgres_schema(
     async with admin.begin() as conn:
         await conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
     settings = {"server_settings": {"search_path": schema}}
-    engines = [create_engine(url, connect_args=settings) for _ in range(3)]
     try:
-        await asyncio.gather(*(migrate(e) for e in engines))
-        assert await revision_of(engines[0]) == head()
+        await _race_to_migrate([create_engine(url, connect_args=settings) for _ in range(3)])
     finally:
-        for e in engines:
-            await e.dispose()
         async with admin.begin() as conn:
             await conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
