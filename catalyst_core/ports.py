@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from attrs import frozen
@@ -16,7 +16,15 @@ from catalyst_core.auth.model import IssuedToken, TokenClaims, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
 from catalyst_core.events import Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
-from catalyst_core.paging import Page, PageRequest, SortSpec
+from catalyst_core.metrics.model import (
+    DayTotals,
+    EntityTotals,
+    IngestResult,
+    PerformanceQuery,
+    PerformanceRow,
+)
+from catalyst_core.metrics.registry import Totals
+from catalyst_core.paging import Order, Page, PageRequest, SortSpec
 from catalyst_core.tasks.model import Comment, CommentView, Task, TaskQuery
 
 # ---------------------------------------------------------------------------------------------
@@ -94,6 +102,33 @@ class CommentRepo(Protocol):
     async def list(self, task_id: TaskId, page: PageRequest) -> Page[CommentView]: ...
 
 
+class PerformanceRepo(Protocol):
+    """Daily performance rows, one per (client, date, platform, ad_id), and exact sums of them.
+
+    `upsert` inserts the rows whose key is new and replaces the stored ones, answering how many of
+    each; it also keeps the newest name of each campaign, ad set and ad (per client, platform and
+    id: the name on the row with the latest date that carries one; among rows of one date, the one
+    written last). Concurrent upserts for one client must take turns: callers lock the client first
+    (`ClientRepo.get(for_update=True)`). Sums are exact (money in micros) on every adapter, whatever
+    the data size; adapters keep them fast by aggregating in the database, and statements whose
+    cost grows with the data never hold the event loop.
+    - `list` pages a client's rows filtered by PerformanceQuery, by date in `order`, ties by
+      platform then ad_id in the same order (code point order).
+    - `daily_totals` sums each day of the inclusive range that has rows, in date order.
+    - `entity_totals` sums each (platform, campaign_id, adset_id, ad_id) with rows in the range,
+      optionally only one platform or campaign, with the newest names; in no particular order.
+    - `client_totals` sums every row the client has."""
+
+    async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult: ...
+    async def list(self, query: PerformanceQuery, page: PageRequest, order: Order
+                   ) -> Page[PerformanceRow]: ...
+    async def daily_totals(self, client_id: ClientId, start: date, end: date) -> list[DayTotals]: ...
+    async def entity_totals(self, client_id: ClientId, start: date, end: date, *,
+                            platform: str | None = None, campaign_id: str | None = None
+                            ) -> list[EntityTotals]: ...
+    async def client_totals(self, client_id: ClientId) -> Totals: ...
+
+
 class Transaction(Protocol):
     """One unit of work. Everything done through it commits together when the `async with` block
     exits normally and is rolled back when it raises; repositories never alias the caller's objects."""
@@ -103,6 +138,7 @@ class Transaction(Protocol):
     members: MemberRepo
     tasks: TaskRepo
     comments: CommentRepo
+    performance: PerformanceRepo
 
 
 class Storage(Protocol):

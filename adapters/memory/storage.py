@@ -10,16 +10,18 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 import attrs
 
+from catalyst_adapters.memory.performance import MemoryPerformanceRepo
 from catalyst_adapters.ordering import name_key
 from catalyst_core.auth.model import User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
 from catalyst_core.errors import Conflict, NotFound
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.metrics.model import Level, PerformanceRow
 from catalyst_core.paging import Order, Page, PageRequest, SortSpec
 from catalyst_core.tasks.model import Comment, CommentView, Task, TaskQuery
 
@@ -34,6 +36,9 @@ class _Tables:
         self.members: dict[tuple[ClientId, UserId], Membership] = {}
         self.tasks: dict[TaskId, Task] = {}
         self.comments: dict[CommentId, Comment] = {}
+        self.performance: dict[ClientId, dict[tuple[date, str, str], PerformanceRow]] = {}
+        # (client, platform, level, entity id) -> (date of the row that named it, name)
+        self.performance_names: dict[tuple[ClientId, str, Level, str], tuple[date, str]] = {}
 
 
 class _Journal:
@@ -45,6 +50,11 @@ class _Journal:
     def put(self, table: dict[Any, Any], key: Hashable, value: Any) -> None:
         self._entries.append((table, key, table.get(key, _MISSING)))
         table[key] = _in_utc(copy.deepcopy(value))
+
+    def put_immutable(self, table: dict[Any, Any], key: Hashable, value: Any) -> None:
+        """`put` for values nobody can change (frozen rows, tuples): stored without a copy."""
+        self._entries.append((table, key, table.get(key, _MISSING)))
+        table[key] = value
 
     def pop(self, table: dict[Any, Any], key: Hashable) -> None:
         self._entries.append((table, key, table.get(key, _MISSING)))
@@ -330,6 +340,7 @@ class MemoryTransaction:
         self.members = MemoryMemberRepo(tables, self.journal)
         self.tasks = MemoryTaskRepo(tables, self.journal)
         self.comments = MemoryCommentRepo(tables, self.journal)
+        self.performance = MemoryPerformanceRepo(tables, self.journal)
 
 
 class MemoryStorage:

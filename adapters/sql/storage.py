@@ -24,10 +24,15 @@ from catalyst_adapters.sql.engine import (
     sqlite_file,
 )
 from catalyst_adapters.sql.inline import InlineConnection
+from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
 from catalyst_adapters.sql.tables import (
     clients,
     comments,
     memberships,
+    performance_days,
+    performance_months,
+    performance_names,
+    performance_rows,
     task_assignees,
     task_counts,
     tasks,
@@ -46,6 +51,7 @@ class SqlTransaction:
         self.members = SqlMemberRepo(conn)
         self.tasks = SqlTaskRepo(conn)
         self.comments = SqlCommentRepo(conn)
+        self.performance = SqlPerformanceRepo(conn)
 
 
 READS_WAIT_FOR_WRITER = 0.05
@@ -162,7 +168,8 @@ class SqlStorage:
     async def reset(self) -> None:
         """Delete every row (tests reuse one database across hypothesis examples)."""
         async with self.transaction() as tx:
-            for table in (comments, task_assignees, tasks, task_counts, memberships, clients, users):
+            for table in (performance_names, performance_months, performance_days, performance_rows,
+                          comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +19,8 @@ from sqlalchemy import (
 )
 
 from catalyst_adapters.sql.types import UtcDateTime, sort_key_type
+from catalyst_core.metrics.model import MAX_ENTITY_ID, MAX_ENTITY_NAME, MAX_PLATFORM
+from catalyst_core.metrics.registry import BASE_NAMES
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -111,4 +115,67 @@ comments = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "task_id", "created_at", "id"),
+)
+
+
+# -- performance data (migration 0004) --------------------------------------------------------------
+# Money columns hold integer micros (exact sums on both databases); text keys compare code point by
+# code point. SQLite keeps these tables clustered by their primary key (WITHOUT ROWID): a report
+# reads a client's days in key order.
+
+
+def _sums() -> list[Column[int]]:
+    """The summed columns of the rollups: how many rows, then each base metric."""
+    return [Column("row_count", BigInteger, nullable=False),
+            *(Column(name, BigInteger, nullable=False) for name in BASE_NAMES)]
+
+
+performance_rows = Table(
+    "performance_rows", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("platform", sort_key_type(MAX_PLATFORM), primary_key=True),
+    Column("ad_id", sort_key_type(MAX_ENTITY_ID), primary_key=True),
+    Column("campaign_id", sort_key_type(MAX_ENTITY_ID), nullable=False),
+    Column("campaign_name", String(MAX_ENTITY_NAME)),
+    Column("adset_id", sort_key_type(MAX_ENTITY_ID), nullable=False),
+    Column("adset_name", String(MAX_ENTITY_NAME)),
+    Column("ad_name", String(MAX_ENTITY_NAME)),
+    *(Column(name, BigInteger, nullable=False) for name in BASE_NAMES),
+    sqlite_with_rowid=False,
+)
+
+# Kept exact at ingestion (SqlPerformanceRepo.upsert applies each batch's differences): a client's
+# totals per day, for the growth report, and per month and ad, for the performance report, which
+# reads raw rows only for the partial months at the ends of its range.
+performance_days = Table(
+    "performance_days", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("date", Date, primary_key=True),
+    *_sums(),
+    sqlite_with_rowid=False,
+)
+
+performance_months = Table(
+    "performance_months", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("month", Date, primary_key=True),  # the first day of the month
+    Column("platform", sort_key_type(MAX_PLATFORM), primary_key=True),
+    Column("campaign_id", sort_key_type(MAX_ENTITY_ID), primary_key=True),
+    Column("adset_id", sort_key_type(MAX_ENTITY_ID), primary_key=True),
+    Column("ad_id", sort_key_type(MAX_ENTITY_ID), primary_key=True),
+    *_sums(),
+    sqlite_with_rowid=False,
+)
+
+# The newest name of each campaign, ad set and ad, with the date of the row that gave it.
+performance_names = Table(
+    "performance_names", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", sort_key_type(MAX_PLATFORM), primary_key=True),
+    Column("level", String(16), primary_key=True),
+    Column("entity_id", sort_key_type(MAX_ENTITY_ID), primary_key=True),
+    Column("name", String(MAX_ENTITY_NAME), nullable=False),
+    Column("as_of", Date, nullable=False),
+    sqlite_with_rowid=False,
 )

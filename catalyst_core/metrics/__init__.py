@@ -1,0 +1,1 @@
+"""Ad performance data: the daily rows per ad, the metric registry, ingestion and listing."""

@@ -1,0 +1,303 @@
+"""Performance rows: what one ad spent and earned on one day, and the rules for taking them in.
+
+Rows arrive from several places (the HTTP API, CSV files, embedding code), so parsing and checking
+a batch lives here, once: every offending field of every row is named in one InvalidInput, keyed
+`rows.<index>.<field>`."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from attrs import frozen
+
+from catalyst_core.errors import InvalidInput
+from catalyst_core.ids import ClientId
+from catalyst_core.metrics.registry import (
+    BASE_METRICS,
+    MICROS,
+    MONEY_METRICS,
+    Totals,
+    Unit,
+    money_from_micros,
+)
+
+MAX_ROWS_PER_BATCH = 5_000
+MAX_PLATFORM = 64
+MAX_ENTITY_ID = 255
+MAX_ENTITY_NAME = 512
+MAX_MONEY = Decimal(1_000_000_000)  # per row: far beyond any ad's day, and exact in a double
+MAX_COUNT = 10**12
+MONEY_PLACES = 6  # money is exact to the micro, as ad platforms report it
+# A client's stored totals stay below these, so every sum fits a 64-bit integer on every database.
+MAX_CLIENT_MONEY_MICROS = 10**12 * MICROS
+MAX_CLIENT_COUNT = 10**18
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+KNOWN_PLATFORMS = ("facebook", "google", "tiktok", "linkedin")
+
+
+class Level(enum.StrEnum):
+    """The levels of an ad account, each with ids and names of its own."""
+
+    CAMPAIGN = "campaign"
+    ADSET = "adset"
+    AD = "ad"
+
+
+@frozen
+class PerformanceRow:
+    """One ad on one day. (client_id, date, platform, ad_id) is unique; money is exact."""
+
+    client_id: ClientId
+    date: date
+    platform: str
+    campaign_id: str
+    campaign_name: str | None
+    adset_id: str
+    adset_name: str | None
+    ad_id: str
+    ad_name: str | None
+    spend: Decimal
+    impressions: int
+    clicks: int
+    landing_page_views: int
+    leads: int
+    conversions: int
+    revenue: Decimal
+
+    @property
+    def key(self) -> tuple[date, str, str]:
+        """The row's identity within its client."""
+        return (self.date, self.platform, self.ad_id)
+
+    def amount(self, metric: str) -> int:
+        """The stored amount of a base metric: money in micros, counts as they are."""
+        value = getattr(self, metric)
+        return int(value * MICROS) if metric in MONEY_METRICS else value
+
+    def totals(self) -> Totals:
+        return Totals(tuple(self.amount(m.name) for m in BASE_METRICS), 1)
+
+    def entity_id(self, level: Level) -> str:
+        return getattr(self, f"{level.value}_id")
+
+    def entity_name(self, level: Level) -> str | None:
+        return getattr(self, f"{level.value}_name")
+
+
+@frozen
+class IngestResult:
+    inserted: int
+    updated: int
+
+
+@frozen
+class PerformanceQuery:
+    """A client's rows, optionally narrowed; dates are inclusive."""
+
+    client_id: ClientId
+    start_date: date | None = None
+    end_date: date | None = None
+    platform: str | None = None
+    campaign_id: str | None = None
+    ad_id: str | None = None
+
+
+# -- parsing and checking ----------------------------------------------------------------------
+
+_IDS = ("campaign_id", "adset_id", "ad_id")
+_NAMES = ("campaign_name", "adset_name", "ad_name")
+_COUNTS = tuple(m.name for m in BASE_METRICS if m.unit is Unit.COUNT)
+REQUIRED_FIELDS = ("date", "platform", *_IDS)
+ROW_FIELDS = ("date", "platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
+              "ad_name", *(m.name for m in BASE_METRICS))
+_DECIMAL_TEXT = re.compile(r"\s*\d{1,30}(\.\d{1,30})?\s*", re.ASCII)
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+class _Bad(Exception):
+    """One field's problem while parsing a row."""
+
+
+def _text(value: Any, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise _Bad("must be a string")
+    if "\x00" in value:
+        raise _Bad("must not contain U+0000")
+    text = value.strip()
+    if len(text) > max_length:
+        raise _Bad(f"must be at most {max_length} characters")
+    return text
+
+
+def _required_text(value: Any, max_length: int) -> str:
+    text = _text(value, max_length)
+    if not text:
+        raise _Bad("must not be empty")
+    return text
+
+
+def _optional_text(value: Any, max_length: int) -> str | None:
+    return None if value is None else (_text(value, max_length) or None)
+
+
+def canonical_platform(value: str) -> str:
+    """Known platforms in their lower-case names, whatever the case they came in; others trimmed."""
+    text = value.strip()
+    lowered = text.lower()
+    return lowered if lowered in KNOWN_PLATFORMS else text
+
+
+def check_platform(value: Any) -> str:
+    return canonical_platform(_required_text(value, MAX_PLATFORM))
+
+
+def parse_date(value: Any) -> date:
+    """A date object or `YYYY-MM-DD` text, between EARLIEST_DATE and LATEST_DATE."""
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise _Bad("must be a valid date (YYYY-MM-DD)") from None
+    if not isinstance(value, date):
+        raise _Bad("must be a date (YYYY-MM-DD)")
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise _Bad(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+def parse_money(value: Any) -> Decimal:
+    """A JSON number or decimal text, exact to MONEY_PLACES places, from 0 to MAX_MONEY."""
+    if isinstance(value, float):
+        # The shortest text that reads back as this double is the text the client sent, for every
+        # valid amount (at most 15 significant digits), so no binary rounding reaches storage.
+        value = Decimal(repr(value))
+    elif isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise _Bad("must be a non-negative decimal number such as 12.34")
+        value = Decimal(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise _Bad("must be a number or a decimal string")
+    if value < 0:
+        raise _Bad("must not be negative")
+    if value > MAX_MONEY:
+        raise _Bad(f"must be at most {MAX_MONEY}")
+    micros = value.scaleb(MONEY_PLACES)
+    if micros != micros.to_integral_value():
+        raise _Bad(f"must have at most {MONEY_PLACES} decimal places")
+    return money_from_micros(int(micros))
+
+
+def parse_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Bad("must be an integer")
+    if value < 0:
+        raise _Bad("must not be negative")
+    if value > MAX_COUNT:
+        raise _Bad(f"must be at most {MAX_COUNT}")
+    return value
+
+
+def _parse_row(client_id: ClientId, raw: Mapping[str, Any], problems: dict[str, str],
+               prefix: str) -> PerformanceRow | None:
+    fields: dict[str, Any] = {}
+
+    def take(name: str, parse: Any, *args: Any, default: Any = None) -> None:
+        if name not in raw or (raw[name] is None and name in REQUIRED_FIELDS):
+            if name in REQUIRED_FIELDS:
+                problems[prefix + name] = "required"
+                return
+            fields[name] = default
+            return
+        try:
+            fields[name] = parse(raw[name], *args)
+        except _Bad as e:
+            problems[prefix + name] = str(e)
+
+    before = len(problems)
+    for extra in sorted(set(raw) - set(ROW_FIELDS)):
+        problems[prefix + extra] = "unknown field"
+    take("date", parse_date)
+    take("platform", check_platform)
+    for name in _IDS:
+        take(name, _required_text, MAX_ENTITY_ID)
+    for name in _NAMES:
+        take(name, _optional_text, MAX_ENTITY_NAME)
+    for name in MONEY_METRICS:
+        take(name, parse_money, default=Decimal(0))
+    for name in _COUNTS:
+        take(name, parse_count, default=0)
+    if len(problems) > before:
+        return None
+    return PerformanceRow(client_id=client_id, **fields)
+
+
+def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[PerformanceRow]:
+    """Rows as mappings of field name to value: dates as date or `YYYY-MM-DD`, money as a number,
+    a Decimal or decimal text, counts as integers (0 when absent), names optional. Raises one
+    InvalidInput naming every bad field of every row, and rows repeating an earlier row's key."""
+    if not 1 <= len(raw_rows) <= MAX_ROWS_PER_BATCH:
+        raise InvalidInput({"rows": f"must hold 1 to {MAX_ROWS_PER_BATCH} rows"})
+    problems: dict[str, str] = {}
+    rows: list[PerformanceRow] = []
+    first_of: dict[tuple[date, str, str], int] = {}
+    for i, raw in enumerate(raw_rows):
+        prefix = f"rows.{i}."
+        if not isinstance(raw, Mapping):
+            problems[f"rows.{i}"] = "must be an object"
+            continue
+        row = _parse_row(client_id, raw, problems, prefix)
+        if row is None:
+            continue
+        earlier = first_of.setdefault(row.key, i)
+        if earlier != i:
+            problems[f"rows.{i}"] = f"repeats rows.{earlier} (the same date, platform and ad_id)"
+        rows.append(row)
+    if problems:
+        raise InvalidInput(problems)
+    return rows
+
+
+def check_capacity(stored: Totals, incoming: Sequence[PerformanceRow]) -> None:
+    """A client's totals must stay small enough for every database to sum them exactly."""
+    added = [sum(row.amount(m.name) for row in incoming) for m in BASE_METRICS]
+    too_large = [
+        m.name for m, before, more in zip(BASE_METRICS, stored.values, added, strict=True)
+        if before + more > (MAX_CLIENT_MONEY_MICROS if m.unit is Unit.MONEY else MAX_CLIENT_COUNT)
+    ]
+    if too_large:
+        raise InvalidInput({f"rows.{name}": "would take this client's stored total past what "
+                            "Catalyst can sum exactly" for name in too_large})
+
+
+# -- aggregates, as storage hands them to the reports ------------------------------------------
+
+@frozen
+class DayTotals:
+    """A client's totals on one day."""
+
+    date: date
+    totals: Totals
+
+
+@frozen
+class EntityTotals:
+    """The totals of one ad within one campaign and ad set over a range, with the newest names
+    known for each level (None when no row carried one)."""
+
+    platform: str
+    campaign_id: str
+    adset_id: str
+    ad_id: str
+    campaign_name: str | None
+    adset_name: str | None
+    ad_name: str | None
+    totals: Totals

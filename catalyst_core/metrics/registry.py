@@ -1,0 +1,165 @@
+"""The metric registry: the base metrics stored per ad and day, and the ratios derived from them.
+
+This is the single place a metric is added; reports (and alerts) read it. Base metrics are summed
+exactly: counts as integers, money as integer micros (millionths), so a sum never rounds. A derived
+metric is the ratio of two summed totals over the whole period, never an average of daily ratios,
+computed as one exact fraction and rounded once to a float; a zero denominator gives None."""
+
+from __future__ import annotations
+
+import enum
+import operator
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from attrs import frozen
+
+MICROS = 1_000_000  # money is stored and summed in millionths of the currency unit
+
+
+class Unit(enum.StrEnum):
+    COUNT = "count"
+    MONEY = "money"
+    RATIO = "ratio"
+
+
+@frozen
+class BaseMetric:
+    """A value stored on every performance row and summed over periods and entities."""
+
+    name: str
+    unit: Unit
+    description: str
+
+    @property
+    def scale(self) -> int:
+        """Stored units per reported unit (micros per currency unit for money)."""
+        return MICROS if self.unit is Unit.MONEY else 1
+
+
+@frozen
+class DerivedMetric:
+    """`numerator / denominator * factor`, from the summed base metrics of a period."""
+
+    name: str
+    numerator: str
+    denominator: str
+    unit: Unit
+    description: str
+    factor: int = 1
+
+
+BASE_METRICS: tuple[BaseMetric, ...] = (
+    BaseMetric("spend", Unit.MONEY, "what the ads cost"),
+    BaseMetric("impressions", Unit.COUNT, "times an ad was shown"),
+    BaseMetric("clicks", Unit.COUNT, "clicks on an ad"),
+    BaseMetric("landing_page_views", Unit.COUNT, "landing-page loads after a click"),
+    BaseMetric("leads", Unit.COUNT, "leads attributed to an ad"),
+    BaseMetric("conversions", Unit.COUNT, "conversions attributed to an ad"),
+    BaseMetric("revenue", Unit.MONEY, "revenue attributed to an ad"),
+)
+
+DERIVED_METRICS: tuple[DerivedMetric, ...] = (
+    DerivedMetric("ctr", "clicks", "impressions", Unit.RATIO, "click-through rate (a fraction)"),
+    DerivedMetric("cpc", "spend", "clicks", Unit.MONEY, "cost per click"),
+    DerivedMetric("cpm", "spend", "impressions", Unit.MONEY, "cost per thousand impressions",
+                  factor=1000),
+    DerivedMetric("cplpv", "spend", "landing_page_views", Unit.MONEY, "cost per landing-page view"),
+    DerivedMetric("cpl", "spend", "leads", Unit.MONEY, "cost per lead"),
+    DerivedMetric("cpa", "spend", "conversions", Unit.MONEY, "cost per conversion (acquisition)"),
+    DerivedMetric("roas", "revenue", "spend", Unit.RATIO, "return on ad spend (revenue / spend)"),
+    DerivedMetric("conversion_rate", "conversions", "clicks", Unit.RATIO,
+                  "conversions per click (a fraction)"),
+)
+
+BASE_NAMES: tuple[str, ...] = tuple(m.name for m in BASE_METRICS)
+DERIVED_NAMES: tuple[str, ...] = tuple(m.name for m in DERIVED_METRICS)
+METRIC_NAMES: tuple[str, ...] = BASE_NAMES + DERIVED_NAMES
+MONEY_METRICS: frozenset[str] = frozenset(m.name for m in BASE_METRICS if m.unit is Unit.MONEY)
+_POSITION = {name: i for i, name in enumerate(BASE_NAMES)}
+_BASE = {m.name: m for m in BASE_METRICS}
+_DERIVED = {m.name: m for m in DERIVED_METRICS}
+
+Fraction = tuple[int, int]  # (numerator, denominator) of an exact ratio; the denominator may be 0
+
+
+@frozen
+class Totals:
+    """Summed base metrics in the registry's order (money in micros) and how many rows they hold."""
+
+    values: tuple[int, ...] = (0,) * len(BASE_METRICS)
+    rows: int = 0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(tuple(map(operator.add, self.values, other.values)), self.rows + other.rows)
+
+    def __getitem__(self, name: str) -> int:
+        return self.values[_POSITION[name]]
+
+    @classmethod
+    def of(cls, amounts: Mapping[str, int], rows: int = 1) -> Totals:
+        """Totals from stored amounts by metric name (money in micros); absent metrics are 0."""
+        return cls(tuple(amounts.get(name, 0) for name in BASE_NAMES), rows)
+
+
+ZERO = Totals()
+
+
+def money_from_micros(micros: int) -> Decimal:
+    """The one Decimal form of money (six places), whichever storage it comes from."""
+    return Decimal(micros).scaleb(-6)
+
+
+def total(parts: Iterable[Totals]) -> Totals:
+    result = ZERO
+    for part in parts:
+        result = result + part
+    return result
+
+
+def is_metric(name: str) -> bool:
+    return name in _BASE or name in _DERIVED
+
+
+def exact(totals: Totals, name: str) -> Fraction:
+    """A metric of `totals` as an exact fraction in reporting units (money in currency units)."""
+    base = _BASE.get(name)
+    if base is not None:
+        return totals[name], base.scale
+    derived = _DERIVED[name]
+    top, bottom = _BASE[derived.numerator], _BASE[derived.denominator]
+    # (n / n_scale) / (d / d_scale) * factor, kept as one fraction of integers.
+    return (totals[top.name] * bottom.scale * derived.factor, totals[bottom.name] * top.scale)
+
+
+def reported(totals: Totals, name: str) -> int | Decimal | float | None:
+    """The metric as reported: counts as int, money as an exact Decimal, ratios as the float
+    nearest the exact ratio (Python's int / int rounds correctly), None over a zero denominator."""
+    numerator, denominator = exact(totals, name)
+    base = _BASE.get(name)
+    if base is not None:
+        return money_from_micros(numerator) if base.unit is Unit.MONEY else numerator
+    return numerator / denominator if denominator else None
+
+
+def values(totals: Totals) -> dict[str, int | Decimal | float | None]:
+    """Every metric of the registry, base and derived, by name."""
+    return {name: reported(totals, name) for name in METRIC_NAMES}
+
+
+def change(current: Totals, previous: Totals | None, name: str) -> float | None:
+    """The percent change of one metric from `previous` to `current` (12.5 means +12.5 %), from the
+    exact fractions; None without a previous value, or when either value is undefined or the
+    previous one is zero."""
+    if previous is None:
+        return None
+    a, b = exact(current, name)
+    c, d = exact(previous, name)
+    if b == 0 or c == 0 or d == 0:
+        return None
+    # (a/b - c/d) / (c/d) * 100 == (a*d - c*b) * 100 / (b*c)
+    return (a * d - c * b) * 100 / (b * c)
+
+
+def changes(current: Totals, previous: Totals | None) -> dict[str, float | None]:
+    return {name: change(current, previous, name) for name in METRIC_NAMES}

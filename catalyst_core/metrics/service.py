@@ -1,0 +1,73 @@
+"""Use cases of performance data: taking rows in, and listing them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from attrs import frozen
+
+from catalyst_core.access import require, role_in
+from catalyst_core.auth.model import Actor
+from catalyst_core.clients.model import ClientRole
+from catalyst_core.errors import InvalidInput
+from catalyst_core.ids import ClientId
+from catalyst_core.metrics.model import (
+    IngestResult,
+    PerformanceQuery,
+    PerformanceRow,
+    canonical_platform,
+    check_capacity,
+    parse_rows,
+)
+from catalyst_core.paging import Page, PageRequest, SortSpec
+from catalyst_core.ports import Storage
+
+ROW_SORT_FIELDS = ("date",)
+
+
+@frozen
+class RowFilters:
+    """The list filters as a caller states them (dates inclusive)."""
+
+    start_date: date | None = None
+    end_date: date | None = None
+    platform: str | None = None
+    campaign_id: str | None = None
+    ad_id: str | None = None
+
+
+class MetricsService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def ingest(self, actor: Actor, client_id: ClientId,
+                     raw_rows: Sequence[Mapping[str, Any]]) -> IngestResult:
+        """Store a batch all or nothing: new rows are inserted, rows with a stored (date, platform,
+        ad_id) replace it. Members and admins ingest."""
+        rows = parse_rows(client_id, raw_rows)
+        async with self.storage.transaction() as tx:
+            require(await role_in(tx, actor, client_id), ClientRole.MEMBER, "ingesting performance data")
+            # Batches of one client take turns (the row lock, where the database has one), so the
+            # capacity check and the kept totals see every earlier batch.
+            await tx.clients.get(client_id, for_update=True)
+            check_capacity(await tx.performance.client_totals(client_id), rows)
+            return await tx.performance.upsert(client_id, rows)
+
+    async def list(self, actor: Actor, client_id: ClientId, filters: RowFilters, page: PageRequest,
+                   sort: SortSpec) -> Page[PerformanceRow]:
+        """Any member of the client reads; newest date first unless `order=asc`."""
+        sort = sort.checked(ROW_SORT_FIELDS)
+        if filters.start_date and filters.end_date and filters.end_date < filters.start_date:
+            raise InvalidInput({"end_date": "must not be before start_date"})
+        query = PerformanceQuery(
+            client_id=client_id, start_date=filters.start_date, end_date=filters.end_date,
+            platform=canonical_platform(filters.platform) if filters.platform else None,
+            campaign_id=filters.campaign_id, ad_id=filters.ad_id)
+        async with self.storage.transaction(write=False) as tx:
+            await role_in(tx, actor, client_id)
+            return await tx.performance.list(query, page, sort.order)
+
+
+

@@ -1,0 +1,1 @@
+"""The growth and performance reports, composed from exact totals of the performance data."""

@@ -1,0 +1,165 @@
+"""The growth and performance reports, composed from exact totals.
+
+Every line of a report carries every metric of the registry; changes are percents computed from
+the exact fractions (catalyst_core.metrics.registry)."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from attrs import field, frozen
+
+from catalyst_core.ids import ClientId
+from catalyst_core.metrics.model import DayTotals, EntityTotals
+from catalyst_core.metrics.registry import ZERO, Totals, changes, values
+from catalyst_core.reports.periods import Period, buckets, preceding_range
+
+MetricValues = Mapping[str, int | Decimal | float | None]
+
+
+@frozen
+class Measured:
+    """Totals with every metric computed (`metrics`), and their `change` against `previous`
+    (every key None when there is nothing to compare with)."""
+
+    totals: Totals
+    previous: Totals | None = None
+    metrics: MetricValues = field(init=False)
+    change: Mapping[str, float | None] = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "metrics", values(self.totals))
+        object.__setattr__(self, "change", changes(self.totals, self.previous))
+
+
+@frozen
+class Span:
+    """Totals over an inclusive range of days."""
+
+    start_date: date
+    end_date: date
+    measured: Measured
+
+
+@frozen
+class GrowthReport:
+    client_id: ClientId
+    start_date: date
+    end_date: date
+    period: Period
+    buckets: Sequence[Span]  # each against the bucket before it
+    current: Span  # the whole range, against `previous`
+    previous: Span  # the range of the same length just before
+
+
+def _sum_over(days: Sequence[DayTotals], starts: Sequence[date], ranges: Sequence[tuple[date, date]]
+              ) -> list[Totals]:
+    """The totals of each range (sorted, adjacent ranges) from days in any order."""
+    sums = [ZERO] * len(ranges)
+    for day in days:
+        i = bisect.bisect_right(starts, day.date) - 1
+        if i >= 0 and day.date <= ranges[i][1]:
+            sums[i] = sums[i] + day.totals
+    return sums
+
+
+def growth_report(client_id: ClientId, start: date, end: date, period: Period,
+                  days: Sequence[DayTotals]) -> GrowthReport:
+    """`days` must cover the preceding range too (preceding_range(start, end) through end)."""
+    prev_start, prev_end = preceding_range(start, end)
+    ranges = buckets(start, end, period)
+    sums = _sum_over(days, [s for s, _ in ranges], ranges)
+    spans, before = [], None
+    for (s, e), totals in zip(ranges, sums, strict=True):
+        spans.append(Span(s, e, Measured(totals, before)))
+        before = totals
+    previous_total, current_total = _sum_over(days, [prev_start, start],
+                                              [(prev_start, prev_end), (start, end)])
+    return GrowthReport(
+        client_id=client_id, start_date=start, end_date=end, period=period, buckets=spans,
+        current=Span(start, end, Measured(current_total, previous_total)),
+        previous=Span(prev_start, prev_end, Measured(previous_total)),
+    )
+
+
+# -- the performance report ---------------------------------------------------------------------
+
+@frozen
+class PlatformLine:
+    platform: str
+    measured: Measured
+
+
+@frozen
+class CampaignLine:
+    platform: str
+    campaign_id: str
+    campaign_name: str | None
+    measured: Measured
+
+
+@frozen
+class AdLine:
+    platform: str
+    campaign_id: str
+    campaign_name: str | None
+    adset_id: str
+    adset_name: str | None
+    ad_id: str
+    ad_name: str | None
+    measured: Measured
+
+
+@frozen
+class PerformanceReport:
+    client_id: ClientId
+    start_date: date
+    end_date: date
+    platform: str | None
+    campaign_id: str | None
+    totals: Measured
+    by_platform: Sequence[PlatformLine]
+    by_campaign: Sequence[CampaignLine]
+    by_ad: Sequence[AdLine]
+    counts: Mapping[str, int]  # lines in each breakdown before `limit` cut them
+
+
+def _grouped(entities: Iterable[EntityTotals], key: Callable[[EntityTotals], Hashable]
+             ) -> dict[Any, tuple[EntityTotals, Totals]]:
+    groups: dict[Any, tuple[EntityTotals, Totals]] = {}
+    for entity in entities:
+        k = key(entity)
+        found = groups.get(k)
+        groups[k] = (entity, entity.totals if found is None else found[1] + entity.totals)
+    return groups
+
+
+def _by_spend(groups: Mapping[Any, tuple[EntityTotals, Totals]], limit: int
+              ) -> list[tuple[Any, EntityTotals, Totals]]:
+    """Highest spend first, ties by key (code point order), at most `limit`."""
+    ranked = sorted(groups.items(), key=lambda item: item[0])
+    ranked.sort(key=lambda item: item[1][1]["spend"], reverse=True)
+    return [(k, entity, totals) for k, (entity, totals) in ranked[:limit]]
+
+
+def performance_report(client_id: ClientId, start: date, end: date, platform: str | None,
+                       campaign_id: str | None, entities: Sequence[EntityTotals],
+                       limit: int) -> PerformanceReport:
+    platforms = _grouped(entities, lambda e: e.platform)
+    campaigns = _grouped(entities, lambda e: (e.platform, e.campaign_id))
+    ads = _grouped(entities, lambda e: (e.platform, e.campaign_id, e.adset_id, e.ad_id))
+    return PerformanceReport(
+        client_id=client_id, start_date=start, end_date=end, platform=platform,
+        campaign_id=campaign_id,
+        totals=Measured(sum((e.totals for e in entities), ZERO)),
+        by_platform=[PlatformLine(k, Measured(t)) for k, _, t in _by_spend(platforms, limit)],
+        by_campaign=[CampaignLine(e.platform, e.campaign_id, e.campaign_name, Measured(t))
+                     for _, e, t in _by_spend(campaigns, limit)],
+        by_ad=[AdLine(e.platform, e.campaign_id, e.campaign_name, e.adset_id, e.adset_name, e.ad_id,
+                      e.ad_name, Measured(t)) for _, e, t in _by_spend(ads, limit)],
+        counts={"platforms": len(platforms), "campaigns": len(campaigns), "ads": len(ads)},
+    )
