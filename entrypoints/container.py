@@ -16,6 +16,8 @@ from catalyst_api.settings import Settings, sqlite_path
 from catalyst_core.auth.service import AuthService
 from catalyst_core.clients.service import ClientsService
 from catalyst_core.ids import random_ids
+from catalyst_core.metrics.service import MetricsService
+from catalyst_core.reports.service import ReportsService
 from catalyst_core.tasks.service import TasksService
 
 
@@ -43,6 +45,8 @@ class Container(containers.DeclarativeContainer):
     auth = providers.Singleton(AuthService, storage, hasher, tokens, clock, ids)
     clients = providers.Singleton(ClientsService, storage, clock, ids)
     tasks = providers.Singleton(TasksService, storage, clock, notifier, ids)
+    metrics = providers.Singleton(MetricsService, storage)
+    reports = providers.Singleton(ReportsService, storage, clock)
 
 
 def build_container(settings: Settings) -> Container:
