@@ -12,12 +12,12 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
-from catalyst_api.handlers import auth, clients, tasks
-from catalyst_api.keys import CONTAINER
+from catalyst_api.handlers import auth, clients, metrics, reports, tasks
+from catalyst_api.keys import CONTAINER, SETTINGS
 from catalyst_api.middleware import API_PREFIX, api_middleware
 from catalyst_api.settings import Settings
 
-ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes)
+ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes, metrics.routes, reports.routes)
 
 
 @cache
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         middlewares=[api_middleware(authenticate)],
     )
     app[CONTAINER] = container
+    app[SETTINGS] = settings
 
     # The API's routes sit on the application itself, under the prefix: a sub-application would
     # resolve every request twice and rebuild its config chain (measured on the task list).

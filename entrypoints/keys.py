@@ -3,8 +3,10 @@
 from aiohttp import web
 
 from catalyst_api.container import Container
+from catalyst_api.settings import Settings
 
 CONTAINER = web.AppKey("container", Container)
+SETTINGS = web.AppKey("settings", Settings)
 
 
 def services(request: web.Request) -> Container:

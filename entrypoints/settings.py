@@ -27,6 +27,8 @@ class Settings:
     jwt_algorithm: str = "HS256"
     jwt_lifetime_seconds: int = 2_628_000
     max_body_bytes: int = 1024 * 1024
+    # POST /clients/{id}/metrics takes batches of up to 5,000 rows (about 1.5 MB of JSON typically).
+    max_ingest_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
     workers: int = 1  # server processes for `catalyst serve` (SQL storage on a file or PostgreSQL)
 
@@ -42,6 +44,7 @@ class Settings:
             jwt_algorithm=env.get("CATALYST_JWT_ALGORITHM", "HS256"),
             jwt_lifetime_seconds=int(env.get("CATALYST_JWT_LIFETIME_SECONDS", "2628000")),
             max_body_bytes=int(env.get("CATALYST_MAX_BODY_BYTES", str(1024 * 1024))),
+            max_ingest_bytes=int(env.get("CATALYST_MAX_INGEST_BYTES", str(10 * 1024 * 1024))),
             log_level=env.get("CATALYST_LOG_LEVEL", "INFO"),
             workers=int(env.get("CATALYST_WORKERS", "1")),
         )

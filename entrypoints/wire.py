@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, get_origin
 
 import attrs
@@ -254,9 +255,17 @@ def path_id(request: web.Request, name: str) -> uuid.UUID:
 
 # -- presenting ------------------------------------------------------------------------------------
 
+def _json_extra(value: Any) -> Any:
+    """What orjson does not encode itself: exact money (Decimal) as a JSON number, digit for digit."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value.normalize(), "f"))
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
 def dumps(payload: Any) -> bytes:
-    """JSON with UUIDs, enums, dates and UTC datetimes (as ...Z) encoded natively by orjson."""
-    return orjson.dumps(payload, option=orjson.OPT_UTC_Z)
+    """JSON with UUIDs, enums, dates and UTC datetimes (as ...Z) encoded natively by orjson, and
+    Decimals as exact numbers."""
+    return orjson.dumps(payload, default=_json_extra, option=orjson.OPT_UTC_Z)
 
 
 def envelope(data: Any, *, status: int = 200, message: str = "Success",

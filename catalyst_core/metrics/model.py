@@ -266,6 +266,12 @@ def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[Performance
     return rows
 
 
+def filter_problems(**texts: str | None) -> dict[str, str]:
+    """Problems of text filters: no database can store U+0000, so none can match it."""
+    return {name: "must not contain U+0000" for name, value in texts.items()
+            if value is not None and "\x00" in value}
+
+
 def check_capacity(stored: Totals, incoming: Sequence[PerformanceRow]) -> None:
     """A client's totals must stay small enough for every database to sum them exactly."""
     added = [sum(row.amount(m.name) for row in incoming) for m in BASE_METRICS]

@@ -19,6 +19,7 @@ from catalyst_core.metrics.model import (
     PerformanceRow,
     canonical_platform,
     check_capacity,
+    filter_problems,
     parse_rows,
 )
 from catalyst_core.paging import Page, PageRequest, SortSpec
@@ -58,9 +59,16 @@ class MetricsService:
     async def list(self, actor: Actor, client_id: ClientId, filters: RowFilters, page: PageRequest,
                    sort: SortSpec) -> Page[PerformanceRow]:
         """Any member of the client reads; newest date first unless `order=asc`."""
-        sort = sort.checked(ROW_SORT_FIELDS)
+        problems = filter_problems(platform=filters.platform, campaign_id=filters.campaign_id,
+                                   ad_id=filters.ad_id)
+        try:
+            sort = sort.checked(ROW_SORT_FIELDS)
+        except InvalidInput as e:
+            problems.update(e.fields)
         if filters.start_date and filters.end_date and filters.end_date < filters.start_date:
-            raise InvalidInput({"end_date": "must not be before start_date"})
+            problems["end_date"] = "must not be before start_date"
+        if problems:
+            raise InvalidInput(problems)
         query = PerformanceQuery(
             client_id=client_id, start_date=filters.start_date, end_date=filters.end_date,
             platform=canonical_platform(filters.platform) if filters.platform else None,

@@ -8,7 +8,7 @@ from catalyst_core.access import role_in
 from catalyst_core.auth.model import Actor
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
-from catalyst_core.metrics.model import canonical_platform
+from catalyst_core.metrics.model import canonical_platform, filter_problems
 from catalyst_core.ports import Clock, Storage
 from catalyst_core.reports.model import (
     GrowthReport,
@@ -42,7 +42,7 @@ class ReportsService:
                           limit: int = DEFAULT_BREAKDOWN_LIMIT) -> PerformanceReport:
         """Totals over the range and breakdowns by platform, campaign and ad, highest spend first
         (at most `limit` lines each). Any member of the client reads."""
-        problems = {}
+        problems = filter_problems(platform=platform, campaign_id=campaign_id)
         if not 1 <= limit <= MAX_BREAKDOWN_LIMIT:
             problems["limit"] = f"must be between 1 and {MAX_BREAKDOWN_LIMIT}"
         try:

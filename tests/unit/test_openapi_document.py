@@ -42,6 +42,10 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "add_comment": {403, 404, 422},
     "update_comment": {403, 404, 422},
     "delete_comment": {403, 404, 422},
+    "list_metrics": {404, 422},
+    "ingest_metrics": {403, 404, 422},
+    "get_growth_report": {404, 422},
+    "get_performance_report": {404, 422},
 }
 
 

@@ -1,0 +1,108 @@
+"""Shapes of performance data on the wire, and of the reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from attrs import frozen
+
+from catalyst_core.metrics.model import PerformanceRow
+from catalyst_core.metrics.registry import METRIC_NAMES
+from catalyst_core.metrics.service import RowFilters
+from catalyst_core.reports.model import GrowthReport, Measured, PerformanceReport, Span
+from catalyst_core.reports.periods import Period
+from catalyst_core.reports.service import DEFAULT_BREAKDOWN_LIMIT
+
+
+@frozen
+class IngestBody:
+    """`{"rows": [...]}`. Each row is checked field by field by the core (parse_rows), which names
+    every bad field of every row at once; here it only has to be a list."""
+
+    rows: list[Any]
+
+
+@frozen(kw_only=True)
+class RowFilterQuery:
+    start_date: date | None = None
+    end_date: date | None = None
+    platform: str | None = None
+    campaign_id: str | None = None
+    ad_id: str | None = None
+
+    def filters(self) -> RowFilters:
+        return RowFilters(start_date=self.start_date, end_date=self.end_date, platform=self.platform,
+                          campaign_id=self.campaign_id, ad_id=self.ad_id)
+
+
+@frozen(kw_only=True)
+class GrowthQuery:
+    client_id: uuid.UUID
+    start_date: date | None = None
+    end_date: date | None = None
+    period: Period = Period.DAILY
+
+
+@frozen(kw_only=True)
+class PerformanceQuery:
+    client_id: uuid.UUID
+    start_date: date | None = None
+    end_date: date | None = None
+    platform: str | None = None
+    campaign_id: str | None = None
+    limit: int = DEFAULT_BREAKDOWN_LIMIT
+
+
+def present_row(r: PerformanceRow) -> dict[str, Any]:
+    return {
+        "client_id": r.client_id, "date": r.date, "platform": r.platform,
+        "campaign_id": r.campaign_id, "campaign_name": r.campaign_name, "adset_id": r.adset_id,
+        "adset_name": r.adset_name, "ad_id": r.ad_id, "ad_name": r.ad_name, "spend": r.spend,
+        "impressions": r.impressions, "clicks": r.clicks, "landing_page_views": r.landing_page_views,
+        "leads": r.leads, "conversions": r.conversions, "revenue": r.revenue,
+    }
+
+
+def _metrics(m: Measured, *, change: bool) -> dict[str, Any]:
+    shown: dict[str, Any] = dict(m.metrics)
+    if change:
+        shown["change"] = dict(m.change)
+    return shown
+
+
+def _span(s: Span, *, change: bool = True) -> dict[str, Any]:
+    return {"start_date": s.start_date, "end_date": s.end_date, **_metrics(s.measured, change=change)}
+
+
+def present_growth(r: GrowthReport) -> dict[str, Any]:
+    return {
+        "client_id": r.client_id, "start_date": r.start_date, "end_date": r.end_date,
+        "period": r.period, "metrics": list(METRIC_NAMES),
+        "buckets": [_span(b) for b in r.buckets],
+        "summary": {"current": _span(r.current, change=False),
+                    "previous": _span(r.previous, change=False),
+                    "change": dict(r.current.measured.change)},
+    }
+
+
+def present_performance(r: PerformanceReport) -> dict[str, Any]:
+    def line(keys: Mapping[str, Any], m: Measured) -> dict[str, Any]:
+        return {**keys, **_metrics(m, change=False)}
+
+    return {
+        "client_id": r.client_id, "start_date": r.start_date, "end_date": r.end_date,
+        "filters": {"platform": r.platform, "campaign_id": r.campaign_id},
+        "metrics": list(METRIC_NAMES),
+        "totals": _metrics(r.totals, change=False),
+        "by_platform": [line({"platform": p.platform}, p.measured) for p in r.by_platform],
+        "by_campaign": [line({"platform": c.platform, "campaign_id": c.campaign_id,
+                              "campaign_name": c.campaign_name}, c.measured) for c in r.by_campaign],
+        "by_ad": [line({"platform": a.platform, "campaign_id": a.campaign_id,
+                        "campaign_name": a.campaign_name, "adset_id": a.adset_id,
+                        "adset_name": a.adset_name, "ad_id": a.ad_id, "ad_name": a.ad_name},
+                       a.measured) for a in r.by_ad],
+        "counts": dict(r.counts),
+    }
