@@ -6,6 +6,7 @@ text strictly instead. Every failure becomes InvalidInput naming each offending 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
 import uuid
@@ -193,7 +194,11 @@ def structure(conv: Converter, data: Any, shape: type[T]) -> T:
 
 async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object; an absent body is {} when `optional`."""
-    raw = await request.read()
+    return decode_json(await request.read(), optional=optional)
+
+
+def decode_json(raw: bytes, *, optional: bool = False) -> dict[str, Any]:
+    """A body's bytes as a JSON object (MalformedBody otherwise); empty is {} when `optional`."""
     if not raw.strip():
         if optional:
             return {}
@@ -272,6 +277,15 @@ def envelope(data: Any, *, status: int = 200, message: str = "Success",
              headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(body=dumps({"status_code": status, "message": message, "data": data}),
                         status=status, content_type="application/json", headers=headers)
+
+
+async def large_envelope(present: Callable[[], Any], *, status: int = 200,
+                         message: str = "Success") -> web.Response:
+    """envelope(present()), with presenting and encoding done on a worker thread: for answers of
+    thousands of lines (reports), whose arithmetic and JSON would otherwise hold the event loop."""
+    body = await asyncio.to_thread(
+        lambda: dumps({"status_code": status, "message": message, "data": present()}))
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 def error_response(status: int, message: str, detail: Any = None,

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from catalyst_core.errors import NotFound
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.model import (
     DayTotals,
@@ -36,6 +37,8 @@ class MemoryPerformanceRepo:
         return self._t.performance.setdefault(client_id, {})
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult:
+        if client_id not in self._t.clients:  # as the SQL schema's foreign key does
+            raise NotFound("a referenced record does not exist")
         stored = self._rows(client_id)
         updated = 0
         for row in rows:

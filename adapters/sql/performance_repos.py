@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from catalyst_adapters.sql.bulk import execute_many
 from catalyst_adapters.sql.queries import fetch_page, integrity_error
 from catalyst_adapters.sql.tables import (
     performance_days,
@@ -45,7 +46,13 @@ from catalyst_core.metrics.model import (
     PerformanceQuery,
     PerformanceRow,
 )
-from catalyst_core.metrics.registry import BASE_NAMES, MONEY_METRICS, Totals, money_from_micros
+from catalyst_core.metrics.registry import (
+    BASE_NAMES,
+    MICROS,
+    MONEY_METRICS,
+    Totals,
+    money_from_micros,
+)
 from catalyst_core.paging import Order, Page, PageRequest
 
 _ROWS = performance_rows.c
@@ -61,8 +68,16 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
+_CAMPAIGN, _ADSET, _AD = Level.CAMPAIGN.value, Level.ADSET.value, Level.AD.value
+_MONEY_POSITIONS = tuple(i for i, name in enumerate(BASE_NAMES) if name in MONEY_METRICS)
+
+
 def _amounts(row: PerformanceRow) -> Amounts:
-    return (1, *(row.amount(name) for name in BASE_NAMES))
+    """1 (the row itself), then each base metric as stored: money in micros."""
+    amounts = [1, *(getattr(row, name) for name in BASE_NAMES)]
+    for i in _MONEY_POSITIONS:
+        amounts[i + 1] = int(amounts[i + 1] * MICROS)
+    return tuple(amounts)
 
 
 def _as_int(value: Any) -> int:
@@ -118,9 +133,12 @@ def _stored_rows(dialect: str) -> Any:
     (a JSON array on SQLite, three arrays on PostgreSQL) so the statement is built once."""
     if dialect == "sqlite":
         each = func.json_each(bindparam("keys", type_=String)).table_valued("value")
+        # Materialized, so SQLite knows the keys' count and loops over them, looking each row up by
+        # its primary key; as a plain subquery it scanned the client's rows for every key.
         keys = select(func.json_extract(each.c.value, "$[0]").label("date"),
                       func.json_extract(each.c.value, "$[1]").label("platform"),
-                      func.json_extract(each.c.value, "$[2]").label("ad_id")).subquery("k")
+                      func.json_extract(each.c.value, "$[2]").label("ad_id")
+                      ).cte("k").prefix_with("MATERIALIZED")
     else:
         keys = func.unnest(bindparam("dates", type_=postgresql.ARRAY(Date)),
                            bindparam("platforms", type_=postgresql.ARRAY(String)),
@@ -234,31 +252,32 @@ class SqlPerformanceRepo:
         stored = await self._stored(statements["stored"], client_id, rows)
         days: dict[date, list[int]] = {}
         months: dict[tuple[Any, ...], list[int]] = {}
+        values = []
         for row in rows:
             amounts = _amounts(row)
+            month = _month(row.date)
             _add(days, row.date, amounts, 1)
-            _add(months, (_month(row.date), row.platform, row.campaign_id, row.adset_id, row.ad_id),
-                 amounts, 1)
+            _add(months, (month, row.platform, row.campaign_id, row.adset_id, row.ad_id), amounts, 1)
             old = stored.get(row.key)
             if old is not None:
                 campaign_id, adset_id, old_amounts = old
                 _add(days, row.date, old_amounts, -1)
-                _add(months, (_month(row.date), row.platform, campaign_id, adset_id, row.ad_id),
-                     old_amounts, -1)
+                _add(months, (month, row.platform, campaign_id, adset_id, row.ad_id), old_amounts, -1)
+            values.append({"client_id": client_id, "date": row.date, "platform": row.platform,
+                           "campaign_id": row.campaign_id, "campaign_name": row.campaign_name,
+                           "adset_id": row.adset_id, "adset_name": row.adset_name,
+                           "ad_id": row.ad_id, "ad_name": row.ad_name,
+                           **dict(zip(BASE_NAMES, amounts[1:], strict=True))})
         try:
-            await self._c.execute(statements["rows"], [
-                {"client_id": client_id, **{name: getattr(row, name) for name in _ROW_FIELDS},
-                 **{name: row.amount(name) for name in MONEY_METRICS}} for row in rows])
+            await execute_many(self._c, statements["rows"], values)
         except IntegrityError as e:
             raise integrity_error(e, "a row of this batch is stored twice") from None
         await self._apply(statements["days"], days, ("date",), client_id)
         await self._apply(statements["months"], months,
                           ("month", "platform", "campaign_id", "adset_id", "ad_id"), client_id)
-        names = _newest_names(rows)
-        if names:
-            await self._c.execute(statements["names"], [
-                {"client_id": client_id, "platform": p, "level": level.value, "entity_id": i,
-                 "name": name, "as_of": as_of} for (p, level, i), (as_of, name) in names.items()])
+        await execute_many(self._c, statements["names"], [
+            {"client_id": client_id, "platform": p, "level": level, "entity_id": i, "name": name,
+             "as_of": as_of} for (p, level, i), (as_of, name) in _newest_names(rows).items()])
         return IngestResult(inserted=len(rows) - len(stored), updated=len(stored))
 
     async def _stored(self, statement: Any, client_id: ClientId, rows: Sequence[PerformanceRow]
@@ -280,8 +299,7 @@ class SqlPerformanceRepo:
              **dict(zip(key_names, key if isinstance(key, tuple) else (key,), strict=True)),
              **dict(zip(("row_count", *BASE_NAMES), amounts, strict=True))}
             for key, amounts in deltas.items() if any(amounts)]
-        if changed:
-            await self._c.execute(statement, changed)
+        await execute_many(self._c, statement, changed)
 
     async def list(self, query: PerformanceQuery, page: PageRequest, order: Order
                    ) -> Page[PerformanceRow]:
@@ -330,18 +348,17 @@ def _add(deltas: dict[Any, list[int]], key: Any, amounts: Iterable[int], sign: i
             current[i] += sign * a
 
 
-def _newest_names(rows: Sequence[PerformanceRow]) -> dict[tuple[str, Level, str], tuple[date, str]]:
+def _newest_names(rows: Sequence[PerformanceRow]) -> dict[tuple[str, str, str], tuple[date, str]]:
     """Per (platform, level, id), the name of the batch's latest-dated row that carries one (the
     later row on equal dates), as the port's naming rule asks; stored names of later dates win
     in the statement itself."""
-    names: dict[tuple[str, Level, str], tuple[date, str]] = {}
+    names: dict[tuple[str, str, str], tuple[date, str]] = {}
     for row in rows:
-        for level in Level:
-            name = row.entity_name(level)
-            if name is None:
-                continue
-            key = (row.platform, level, row.entity_id(level))
-            known = names.get(key)
-            if known is None or row.date >= known[0]:
-                names[key] = (row.date, name)
+        for key, name in (((row.platform, _CAMPAIGN, row.campaign_id), row.campaign_name),
+                          ((row.platform, _ADSET, row.adset_id), row.adset_name),
+                          ((row.platform, _AD, row.ad_id), row.ad_name)):
+            if name is not None:
+                known = names.get(key)
+                if known is None or row.date >= known[0]:
+                    names[key] = (row.date, name)
     return names

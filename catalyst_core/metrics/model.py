@@ -7,6 +7,7 @@ a batch lives here, once: every offending field of every row is named in one Inv
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -92,6 +93,15 @@ class PerformanceRow:
 
 
 @frozen
+class PerformanceBatch:
+    """Rows of one client that passed parse_rows: ingestion takes these (or raw rows, which it
+    parses first), so a caller may parse where it likes, off its event loop say."""
+
+    client_id: ClientId
+    rows: tuple[PerformanceRow, ...]
+
+
+@frozen
 class IngestResult:
     inserted: int
     updated: int
@@ -111,10 +121,7 @@ class PerformanceQuery:
 
 # -- parsing and checking ----------------------------------------------------------------------
 
-_IDS = ("campaign_id", "adset_id", "ad_id")
-_NAMES = ("campaign_name", "adset_name", "ad_name")
-_COUNTS = tuple(m.name for m in BASE_METRICS if m.unit is Unit.COUNT)
-REQUIRED_FIELDS = ("date", "platform", *_IDS)
+REQUIRED_FIELDS = ("date", "platform", "campaign_id", "adset_id", "ad_id")
 ROW_FIELDS = ("date", "platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
               "ad_name", *(m.name for m in BASE_METRICS))
 _DECIMAL_TEXT = re.compile(r"\s*\d{1,30}(\.\d{1,30})?\s*", re.ASCII)
@@ -154,22 +161,41 @@ def canonical_platform(value: str) -> str:
     return lowered if lowered in KNOWN_PLATFORMS else text
 
 
-def check_platform(value: Any) -> str:
+@functools.lru_cache(maxsize=256)
+def _platform_text(value: str) -> str:
     return canonical_platform(_required_text(value, MAX_PLATFORM))
+
+
+def check_platform(value: Any) -> str:
+    # A batch names a handful of platforms thousands of times: each is checked once.
+    if not isinstance(value, str):
+        raise _Bad("must be a string")
+    return _platform_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value: str) -> date:
+    if not _DATE_TEXT.fullmatch(value):
+        raise _Bad("must be a date (YYYY-MM-DD)")
+    try:
+        return _checked_date(date.fromisoformat(value))
+    except ValueError:
+        raise _Bad("must be a valid date (YYYY-MM-DD)") from None
+
+
+def _checked_date(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise _Bad(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
 
 
 def parse_date(value: Any) -> date:
     """A date object or `YYYY-MM-DD` text, between EARLIEST_DATE and LATEST_DATE."""
-    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise _Bad("must be a valid date (YYYY-MM-DD)") from None
-    if not isinstance(value, date):
+    if isinstance(value, str):
+        return _date_text(value)  # a batch repeats a few dates thousands of times
+    if type(value) is not date:  # a datetime is a date too, but not a day
         raise _Bad("must be a date (YYYY-MM-DD)")
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise _Bad(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
-    return value
+    return _checked_date(value)
 
 
 def parse_money(value: Any) -> Decimal:
@@ -206,38 +232,55 @@ def parse_count(value: Any) -> int:
     return value
 
 
+def _id_text(value: Any) -> str:
+    return _required_text(value, MAX_ENTITY_ID)
+
+
+def _name_text(value: Any) -> str | None:
+    return _optional_text(value, MAX_ENTITY_NAME)
+
+
+_ABSENT = object()
+# (field, parser, required, value when absent), in PerformanceRow's order after client_id: a batch
+# holds up to 5,000 rows, so each row is parsed in one tight loop over this table.
+_FIELD_PARSERS: tuple[tuple[str, Any, bool, Any], ...] = (
+    ("date", parse_date, True, None),
+    ("platform", check_platform, True, None),
+    ("campaign_id", _id_text, True, None),
+    ("campaign_name", _name_text, False, None),
+    ("adset_id", _id_text, True, None),
+    ("adset_name", _name_text, False, None),
+    ("ad_id", _id_text, True, None),
+    ("ad_name", _name_text, False, None),
+    *((m.name, parse_money if m.unit is Unit.MONEY else parse_count, False,
+       money_from_micros(0) if m.unit is Unit.MONEY else 0) for m in BASE_METRICS),
+)
+assert tuple(name for name, *_ in _FIELD_PARSERS) == ROW_FIELDS
+_KNOWN_FIELDS = frozenset(ROW_FIELDS)
+
+
 def _parse_row(client_id: ClientId, raw: Mapping[str, Any], problems: dict[str, str],
-               prefix: str) -> PerformanceRow | None:
-    fields: dict[str, Any] = {}
-
-    def take(name: str, parse: Any, *args: Any, default: Any = None) -> None:
-        if name not in raw or (raw[name] is None and name in REQUIRED_FIELDS):
-            if name in REQUIRED_FIELDS:
-                problems[prefix + name] = "required"
-                return
-            fields[name] = default
-            return
+               index: int) -> PerformanceRow | None:
+    values: list[Any] = [client_id]
+    found: dict[str, str] = {}
+    if not _KNOWN_FIELDS.issuperset(raw):
+        found.update((name, "unknown field") for name in sorted(set(raw) - _KNOWN_FIELDS))
+    get = raw.get
+    for name, parse, required, absent in _FIELD_PARSERS:
+        value = get(name, _ABSENT)
+        if value is _ABSENT or (value is None and required):
+            if required:
+                found[name] = "required"
+            values.append(absent)
+            continue
         try:
-            fields[name] = parse(raw[name], *args)
+            values.append(parse(value))
         except _Bad as e:
-            problems[prefix + name] = str(e)
-
-    before = len(problems)
-    for extra in sorted(set(raw) - set(ROW_FIELDS)):
-        problems[prefix + extra] = "unknown field"
-    take("date", parse_date)
-    take("platform", check_platform)
-    for name in _IDS:
-        take(name, _required_text, MAX_ENTITY_ID)
-    for name in _NAMES:
-        take(name, _optional_text, MAX_ENTITY_NAME)
-    for name in MONEY_METRICS:
-        take(name, parse_money, default=Decimal(0))
-    for name in _COUNTS:
-        take(name, parse_count, default=0)
-    if len(problems) > before:
+            found[name] = str(e)
+    if found:
+        problems.update((f"rows.{index}.{name}", why) for name, why in found.items())
         return None
-    return PerformanceRow(client_id=client_id, **fields)
+    return PerformanceRow(*values)
 
 
 def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[PerformanceRow]:
@@ -250,11 +293,10 @@ def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[Performance
     rows: list[PerformanceRow] = []
     first_of: dict[tuple[date, str, str], int] = {}
     for i, raw in enumerate(raw_rows):
-        prefix = f"rows.{i}."
         if not isinstance(raw, Mapping):
             problems[f"rows.{i}"] = "must be an object"
             continue
-        row = _parse_row(client_id, raw, problems, prefix)
+        row = _parse_row(client_id, raw, problems, i)
         if row is None:
             continue
         earlier = first_of.setdefault(row.key, i)
@@ -264,6 +306,16 @@ def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[Performance
     if problems:
         raise InvalidInput(problems)
     return rows
+
+
+def parse_batch(client_id: ClientId, raw_rows: Sequence[Any]) -> PerformanceBatch:
+    """parse_rows, kept as a batch that ingestion accepts without parsing it again."""
+    return PerformanceBatch(client_id, tuple(parse_rows(client_id, raw_rows)))
+
+
+def filter_text(value: str | None) -> str | None:
+    """A text filter as given, trimmed; empty means no filter (`?campaign_id=`)."""
+    return (value.strip() or None) if value is not None else None
 
 
 def filter_problems(**texts: str | None) -> dict[str, str]:

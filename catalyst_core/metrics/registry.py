@@ -121,30 +121,48 @@ def is_metric(name: str) -> bool:
     return name in _BASE or name in _DERIVED
 
 
-def exact(totals: Totals, name: str) -> Fraction:
-    """A metric of `totals` as an exact fraction in reporting units (money in currency units)."""
+def _plan(name: str) -> tuple[int, int, int | None, int]:
+    """(numerator position, its multiplier, denominator position or None, its multiplier): the
+    metric is values[n] * nm / (values[d] * dm), or values[n] * nm / dm for a base metric."""
     base = _BASE.get(name)
     if base is not None:
-        return totals[name], base.scale
+        return _POSITION[name], 1, None, base.scale
     derived = _DERIVED[name]
     top, bottom = _BASE[derived.numerator], _BASE[derived.denominator]
     # (n / n_scale) / (d / d_scale) * factor, kept as one fraction of integers.
-    return (totals[top.name] * bottom.scale * derived.factor, totals[bottom.name] * top.scale)
+    return _POSITION[top.name], bottom.scale * derived.factor, _POSITION[bottom.name], top.scale
+
+
+# Worked out once: reports compute every metric of thousands of lines.
+_PLAN = {name: _plan(name) for name in METRIC_NAMES}
+_PLANS = tuple(_PLAN.items())
+
+
+def exact(totals: Totals, name: str) -> Fraction:
+    """A metric of `totals` as an exact fraction in reporting units (money in currency units)."""
+    n, n_mult, d, d_mult = _PLAN[name]
+    v = totals.values
+    return v[n] * n_mult, d_mult if d is None else v[d] * d_mult
 
 
 def reported(totals: Totals, name: str) -> int | Decimal | float | None:
     """The metric as reported: counts as int, money as an exact Decimal, ratios as the float
     nearest the exact ratio (Python's int / int rounds correctly), None over a zero denominator."""
-    numerator, denominator = exact(totals, name)
-    base = _BASE.get(name)
-    if base is not None:
-        return money_from_micros(numerator) if base.unit is Unit.MONEY else numerator
-    return numerator / denominator if denominator else None
+    return _reported(totals.values, *_PLAN[name])
+
+
+def _reported(v: tuple[int, ...], n: int, n_mult: int, d: int | None, d_mult: int
+              ) -> int | Decimal | float | None:
+    if d is None:  # a base metric: money is scaled, counts are not
+        return v[n] if d_mult == 1 else money_from_micros(v[n])
+    denominator = v[d] * d_mult
+    return v[n] * n_mult / denominator if denominator else None
 
 
 def values(totals: Totals) -> dict[str, int | Decimal | float | None]:
     """Every metric of the registry, base and derived, by name."""
-    return {name: reported(totals, name) for name in METRIC_NAMES}
+    v = totals.values
+    return {name: _reported(v, *plan) for name, plan in _PLANS}
 
 
 def change(current: Totals, previous: Totals | None, name: str) -> float | None:
@@ -162,4 +180,6 @@ def change(current: Totals, previous: Totals | None, name: str) -> float | None:
 
 
 def changes(current: Totals, previous: Totals | None) -> dict[str, float | None]:
+    if previous is None:
+        return dict.fromkeys(METRIC_NAMES)
     return {name: change(current, previous, name) for name in METRIC_NAMES}

@@ -15,12 +15,14 @@ from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.model import (
     IngestResult,
+    PerformanceBatch,
     PerformanceQuery,
     PerformanceRow,
     canonical_platform,
     check_capacity,
     filter_problems,
-    parse_rows,
+    filter_text,
+    parse_batch,
 )
 from catalyst_core.paging import Page, PageRequest, SortSpec
 from catalyst_core.ports import Storage
@@ -44,17 +46,19 @@ class MetricsService:
         self.storage = storage
 
     async def ingest(self, actor: Actor, client_id: ClientId,
-                     raw_rows: Sequence[Mapping[str, Any]]) -> IngestResult:
+                     rows: Sequence[Mapping[str, Any]] | PerformanceBatch) -> IngestResult:
         """Store a batch all or nothing: new rows are inserted, rows with a stored (date, platform,
-        ad_id) replace it. Members and admins ingest."""
-        rows = parse_rows(client_id, raw_rows)
+        ad_id) replace it. Members and admins ingest. Raw rows are parsed here (parse_rows);
+        a PerformanceBatch of this client was parsed already."""
+        if not (isinstance(rows, PerformanceBatch) and rows.client_id == client_id):
+            rows = parse_batch(client_id, rows.rows if isinstance(rows, PerformanceBatch) else rows)
         async with self.storage.transaction() as tx:
             require(await role_in(tx, actor, client_id), ClientRole.MEMBER, "ingesting performance data")
             # Batches of one client take turns (the row lock, where the database has one), so the
             # capacity check and the kept totals see every earlier batch.
             await tx.clients.get(client_id, for_update=True)
-            check_capacity(await tx.performance.client_totals(client_id), rows)
-            return await tx.performance.upsert(client_id, rows)
+            check_capacity(await tx.performance.client_totals(client_id), rows.rows)
+            return await tx.performance.upsert(client_id, rows.rows)
 
     async def list(self, actor: Actor, client_id: ClientId, filters: RowFilters, page: PageRequest,
                    sort: SortSpec) -> Page[PerformanceRow]:
@@ -69,10 +73,11 @@ class MetricsService:
             problems["end_date"] = "must not be before start_date"
         if problems:
             raise InvalidInput(problems)
+        platform = filter_text(filters.platform)
         query = PerformanceQuery(
             client_id=client_id, start_date=filters.start_date, end_date=filters.end_date,
-            platform=canonical_platform(filters.platform) if filters.platform else None,
-            campaign_id=filters.campaign_id, ad_id=filters.ad_id)
+            platform=canonical_platform(platform) if platform else None,
+            campaign_id=filter_text(filters.campaign_id), ad_id=filter_text(filters.ad_id))
         async with self.storage.transaction(write=False) as tx:
             await role_in(tx, actor, client_id)
             return await tx.performance.list(query, page, sort.order)

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from attrs import field, frozen
+from attrs import frozen
 
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.model import DayTotals, EntityTotals
@@ -23,17 +23,20 @@ MetricValues = Mapping[str, int | Decimal | float | None]
 
 @frozen
 class Measured:
-    """Totals with every metric computed (`metrics`), and their `change` against `previous`
-    (every key None when there is nothing to compare with)."""
+    """Totals, and their `previous` to compare with. Every metric (`metrics`) and its `change`
+    are worked out when asked for, so composing a report stays cheap and the arithmetic of its
+    thousands of lines happens where it is presented (off the event loop, in the HTTP API)."""
 
     totals: Totals
     previous: Totals | None = None
-    metrics: MetricValues = field(init=False)
-    change: Mapping[str, float | None] = field(init=False)
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "metrics", values(self.totals))
-        object.__setattr__(self, "change", changes(self.totals, self.previous))
+    @property
+    def metrics(self) -> MetricValues:
+        return values(self.totals)
+
+    @property
+    def change(self) -> Mapping[str, float | None]:
+        return changes(self.totals, self.previous)
 
 
 @frozen

@@ -20,10 +20,15 @@ class Period(enum.StrEnum):
 
 
 def report_range(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
-    """The inclusive range a report covers. Without dates, the last DEFAULT_RANGE_DAYS days up to
-    today; with one of them, that many days from or up to it."""
+    """The inclusive range a report covers. `end` defaults to yesterday, since today's data is
+    still arriving (as ad platforms' own "last 30 days"), or to DEFAULT_RANGE_DAYS days after a
+    later `start`; `start` defaults to DEFAULT_RANGE_DAYS days up to `end`. Problems are named
+    after the dates the caller gave."""
+    given_end = end is not None
     if end is None:
-        end = today if start is None or start <= today else start + (DEFAULT_RANGE_DAYS - 1) * _DAY
+        yesterday = today - _DAY
+        end = yesterday if start is None or start <= yesterday \
+            else start + (DEFAULT_RANGE_DAYS - 1) * _DAY
     if start is None:
         start = max(end - (DEFAULT_RANGE_DAYS - 1) * _DAY, EARLIEST_DATE)
     problems = {}
@@ -31,10 +36,12 @@ def report_range(start: date | None, end: date | None, *, today: date) -> tuple[
         if not EARLIEST_DATE <= value <= LATEST_DATE:
             problems[name] = f"must be between {EARLIEST_DATE} and {LATEST_DATE}"
     if not problems:
+        blamed = "end_date" if given_end else "start_date"
         if end < start:
             problems["end_date"] = "must not be before start_date"
         elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            problems["end_date"] = f"the range may span at most {MAX_RANGE_DAYS} days (three years)"
+            problems[blamed] = (f"the range may span at most {MAX_RANGE_DAYS} days (three years)"
+                                + ("" if given_end else f"; without end_date it runs to {end}"))
     if problems:
         raise InvalidInput(problems)
     return start, end

@@ -8,7 +8,7 @@ from catalyst_core.access import role_in
 from catalyst_core.auth.model import Actor
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
-from catalyst_core.metrics.model import canonical_platform, filter_problems
+from catalyst_core.metrics.model import canonical_platform, filter_problems, filter_text
 from catalyst_core.ports import Clock, Storage
 from catalyst_core.reports.model import (
     GrowthReport,
@@ -51,10 +51,11 @@ class ReportsService:
             problems.update(e.fields)
         if problems:
             raise InvalidInput(problems)
+        platform = filter_text(platform)
         platform = canonical_platform(platform) if platform else None
+        campaign_id = filter_text(campaign_id)
         async with self.storage.transaction(write=False) as tx:
             await role_in(tx, actor, client_id)
             entities = await tx.performance.entity_totals(client_id, start, end, platform=platform,
                                                           campaign_id=campaign_id)
-        return performance_report(client_id, start, end, platform, campaign_id or None, entities,
-                                  limit)
+        return performance_report(client_id, start, end, platform, campaign_id, entities, limit)

@@ -12,7 +12,7 @@ from catalyst_api.schemas.metrics import (
     present_growth,
     present_performance,
 )
-from catalyst_api.wire import envelope, query
+from catalyst_api.wire import large_envelope, query
 from catalyst_core.ids import ClientId
 
 routes = web.RouteTableDef()
@@ -23,7 +23,7 @@ async def get_growth_report(request: web.Request) -> web.Response:
     q = query(request, GrowthQuery)
     report = await services(request).reports().growth(
         actor(request), ClientId(q.client_id), q.start_date, q.end_date, q.period)
-    return envelope(present_growth(report))
+    return await large_envelope(lambda: present_growth(report))
 
 
 @routes.get("/reports/performance", name="get_performance_report")
@@ -32,4 +32,4 @@ async def get_performance_report(request: web.Request) -> web.Response:
     report = await services(request).reports().performance(
         actor(request), ClientId(q.client_id), q.start_date, q.end_date, platform=q.platform,
         campaign_id=q.campaign_id, limit=q.limit)
-    return envelope(present_performance(report))
+    return await large_envelope(lambda: present_performance(report))

@@ -14,7 +14,7 @@ from tests.helpers import Caller, add_member, new_client, register, team
 from tests.http.test_metrics import ingest, row
 
 # The frozen clock of the HTTP tests says 2024-03-01 (tests/helpers.py START), so "the last 30
-# days" is 2024-02-01 .. 2024-03-01 (2024 is a leap year).
+# days" (whole days, up to yesterday) are 2024-01-31 .. 2024-02-29 (2024 is a leap year).
 
 
 @pytest.fixture
@@ -60,20 +60,20 @@ async def performance(who: Caller, query: str) -> dict[str, Any]:
 async def test_growth_defaults_to_the_last_30_days_daily(agency: Any) -> None:
     _, bob, client_id = agency
     report = await growth(bob, f"client_id={client_id}")
-    assert (report["start_date"], report["end_date"], report["period"]) == ("2024-02-01", "2024-03-01",
+    assert (report["start_date"], report["end_date"], report["period"]) == ("2024-01-31", "2024-02-29",
                                                                             "daily")
     assert len(report["buckets"]) == 30
     assert report["metrics"] == list(METRIC_NAMES)
-    first, fifth, last = report["buckets"][0], report["buckets"][4], report["buckets"][-1]
-    assert (first["start_date"], first["end_date"], first["spend"]) == ("2024-02-01", "2024-02-01", 0)
+    first, second, last = report["buckets"][0], report["buckets"][1], report["buckets"][-1]
+    assert (first["start_date"], first["end_date"], first["spend"]) == ("2024-01-31", "2024-01-31", 50)
     assert all(v is None for v in first["change"].values())
-    assert (fifth["start_date"], fifth["spend"], fifth["change"]["spend"]) == ("2024-02-05", 20.25, None)
-    assert report["buckets"][5]["change"]["spend"] == -100.0
     assert set(first) == {"start_date", "end_date", "change", *METRIC_NAMES}
     assert set(first["change"]) == set(METRIC_NAMES)
-    assert last["spend"] == 5 and report["buckets"][-2]["start_date"] == "2024-02-29"
-    # from 10 (Feb 29) to 5 (Mar 1): -50 %
-    assert last["change"]["spend"] == -50.0
+    assert (second["start_date"], second["spend"], second["change"]["spend"]) == ("2024-02-01", 0,
+                                                                                 -100.0)
+    fifth = report["buckets"][5]
+    assert (fifth["start_date"], fifth["spend"], fifth["change"]["spend"]) == ("2024-02-05", 20.25, None)
+    assert (last["start_date"], last["spend"], last["change"]["spend"]) == ("2024-02-29", 10, None)
 
 
 async def test_growth_weekly_buckets_are_iso_weeks_clipped_to_the_range(agency: Any) -> None:
@@ -171,6 +171,7 @@ async def test_performance_totals_and_breakdowns_ordered_by_spend(agency: Any) -
     ("start_date=2024-02-01&end_date=2024-02-29", 30.25, ["f1", "f2"]),
     ("start_date=2024-01-31&end_date=2024-01-31", 50, ["g1"]),
     ("start_date=2024-01-20&end_date=2024-03-01", 85.25, ["g1", "f1", "f2", "t1"]),
+    ("campaign_id=&platform=%20", 185.25, ["g1", "f1", "f2", "t1"]),  # empty filters filter nothing
 ])
 async def test_performance_filters(agency: Any, query: str, spend: float, ads: list[str]) -> None:
     _, bob, client_id = agency
@@ -184,8 +185,8 @@ async def test_performance_filters(agency: Any, query: str, spend: float, ads: l
 async def test_performance_defaults_and_limit(agency: Any) -> None:
     _, bob, client_id = agency
     report = await performance(bob, f"client_id={client_id}")
-    assert (report["start_date"], report["end_date"]) == ("2024-02-01", "2024-03-01")
-    assert report["totals"]["spend"] == 35.25
+    assert (report["start_date"], report["end_date"]) == ("2024-01-31", "2024-02-29")
+    assert report["totals"]["spend"] == 80.25
     limited = await performance(bob, f"client_id={client_id}&limit=1")
     assert [len(limited[k]) for k in ("by_platform", "by_campaign", "by_ad")] == [1, 1, 1]
     assert limited["counts"] == {"platforms": 2, "campaigns": 3, "ads": 3}
