@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import string
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from attrs import evolve
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from catalyst_core.auth.model import GlobalRole, User
 from catalyst_core.clients.model import Client, ClientRole, Membership
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.metrics.model import MAX_COUNT, MAX_MONEY, PerformanceRow
 from catalyst_core.tasks.model import Comment, Priority, Task, TaskStatus, TaskType
 
 BASE_TIME = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -78,6 +80,30 @@ def make_comment(task: Task | TaskId, author: User | UserId, **overrides: Any) -
     return evolve(comment, **overrides)
 
 
+PERFORMANCE_DAY = date(2024, 3, 1)  # the default date of make_row
+MICRO = Decimal("0.000001")
+
+
+def money(value: str | int | Decimal) -> Decimal:
+    """Money as the core hands it to storage: a Decimal with exactly six places."""
+    return Decimal(value).quantize(MICRO)
+
+
+def make_row(client: Client | ClientId, **overrides: Any) -> PerformanceRow:
+    """A performance row of a fresh ad on PERFORMANCE_DAY with small non-zero metrics; `spend` and
+    `revenue` may be given as text, int or Decimal (kept to six places, as the core keeps them)."""
+    n = next(_serial)
+    for name in ("spend", "revenue"):
+        if name in overrides:
+            overrides[name] = money(overrides[name])
+    row = PerformanceRow(
+        client_id=client.id if isinstance(client, Client) else client, date=PERFORMANCE_DAY,
+        platform="facebook", campaign_id="campaign-1", campaign_name=None, adset_id="adset-1",
+        adset_name=None, ad_id=f"ad-{n}", ad_name=None, spend=money("1.5"), impressions=100,
+        clicks=3, landing_page_views=2, leads=1, conversions=1, revenue=money("4.25"))
+    return evolve(row, **overrides)
+
+
 # -- hypothesis strategies --------------------------------------------------------------------------
 
 _NAME_ALPHABET = string.ascii_letters + string.digits + " -_%'éÉß"
@@ -128,3 +154,67 @@ def descriptions() -> st.SearchStrategy[str | None]:
 
 def comment_texts() -> st.SearchStrategy[str]:
     return st.text(_NAME_ALPHABET + "\n.!?", min_size=1, max_size=80).map(str.strip).filter(bool)
+
+
+# -- performance data ------------------------------------------------------------------------------
+
+MICROS_PER_UNIT = 10**6
+MAX_MONEY_MICROS = int(MAX_MONEY) * MICROS_PER_UNIT
+# Every code point a caller may send: all of Unicode but U+0000 (refused) and lone surrogates
+# (not text). Controls, combining marks, right-to-left scripts and emoji are all in.
+UNICODE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+
+# Days where buckets and rollups turn: month and year ends, ISO week boundaries (2024-12-30 is the
+# Monday of ISO week 1 of 2025; 2021-01-03 a Sunday of ISO week 53 of 2020), leap days.
+EDGE_DATES = tuple(date.fromisoformat(d) for d in (
+    "2020-02-29", "2021-01-03", "2021-01-04", "2023-12-31", "2024-01-01", "2024-01-07", "2024-01-08",
+    "2024-01-31", "2024-02-01", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-31", "2024-04-01",
+    "2024-06-30", "2024-07-01", "2024-12-29", "2024-12-30", "2024-12-31", "2025-01-01", "2025-02-28",
+    "2025-03-01"))
+
+
+def unicode_texts(min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
+    return st.text(UNICODE, min_size=min_size, max_size=max_size)
+
+
+def entity_ids(max_size: int = 10) -> st.SearchStrategy[str]:
+    """Platform, campaign, ad set and ad ids as the core keeps them: any code point but U+0000, no
+    surrounding whitespace (the core trims it), never empty."""
+    return unicode_texts(1, max_size).map(str.strip).filter(bool)
+
+
+def entity_names(max_size: int = 16) -> st.SearchStrategy[str | None]:
+    return st.none() | entity_ids(max_size)
+
+
+def performance_dates() -> st.SearchStrategy[date]:
+    """Mostly the days where periods turn, otherwise any day from late 2023 to early 2025."""
+    return st.sampled_from(EDGE_DATES) | st.dates(date(2023, 11, 1), date(2025, 3, 31))
+
+
+def money_micros() -> st.SearchStrategy[int]:
+    """An amount of money in micros: mostly everyday amounts, sometimes up to the per-row maximum."""
+    return st.one_of(st.integers(0, 5_000 * MICROS_PER_UNIT), st.integers(0, MAX_MONEY_MICROS),
+                     st.sampled_from([0, 1, 999_999, MAX_MONEY_MICROS]))
+
+
+def money_text(micros: int) -> str:
+    """`12.345678`-style text for an amount in micros, trailing zeros dropped."""
+    whole, fraction = divmod(micros, MICROS_PER_UNIT)
+    return f"{whole}.{fraction:06d}".rstrip("0").rstrip(".")
+
+
+def money_inputs(micros: int) -> st.SearchStrategy[Any]:
+    """The ways a caller may send an amount: decimal text (padded or not), a Decimal, an int when
+    whole, and a JSON float when it has at most 15 significant digits (so it reads back exactly)."""
+    text = money_text(micros)
+    forms: list[Any] = [text, f" {text}\t", Decimal(text)]
+    if micros % MICROS_PER_UNIT == 0:
+        forms.append(micros // MICROS_PER_UNIT)
+    if len(text.replace(".", "").lstrip("0")) <= 15:
+        forms.append(float(text))
+    return st.sampled_from(forms)
+
+
+def metric_counts() -> st.SearchStrategy[int]:
+    return st.one_of(st.integers(0, 2_000), st.integers(0, MAX_COUNT), st.just(0))

@@ -5,7 +5,7 @@ store; the suite itself lives in catalyst_contracts so embedding teams can run i
 
 from __future__ import annotations
 
-from catalyst_contracts.storage_contract import StorageContract
+from catalyst_contracts.storage import StorageContract
 
 
 class TestStorage(StorageContract):

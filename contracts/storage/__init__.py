@@ -1,0 +1,31 @@
+"""The Storage port's contract suite: every Storage adapter must pass it.
+
+One module per aggregate (`accounts`, `tasks`, `performance`) and one for what transactions promise
+across them (`transactions`); `StorageContract` combines them all. Bind it with a subclass and an
+async fixture named `storage` that yields an EMPTY storage:
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        async def storage(self):
+            s = MyStorage(...)
+            yield s
+            await s.close()
+
+Every expected order is computed by the test from the rows it stored (never copied from the
+adapter), with fixed, distinct timestamps, so ordering and paging are checked, not assumed."""
+
+from __future__ import annotations
+
+from catalyst_contracts.storage.accounts import AccountsContract
+from catalyst_contracts.storage.helpers import TaskWorld, every_page, ordered, put, read, task_matches
+from catalyst_contracts.storage.performance import PerformanceContract
+from catalyst_contracts.storage.tasks import TasksContract
+from catalyst_contracts.storage.transactions import TransactionsContract
+
+
+class StorageContract(TransactionsContract, AccountsContract, TasksContract, PerformanceContract):
+    """The Storage port's semantics (catalyst_core.ports). Needs an async fixture `storage`."""
+
+
+__all__ = ["AccountsContract", "PerformanceContract", "StorageContract", "TaskWorld", "TasksContract",
+           "TransactionsContract", "every_page", "ordered", "put", "read", "task_matches"]
