@@ -175,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "metrics":
             return _import_metrics(args, settings)
         if args.command == "demo":
+            # The demo's own task events would bury the credentials it prints.
+            logging.getLogger("catalyst.events").setLevel(logging.WARNING)
             demo = asyncio.run(_with_container(settings, create_demo))
             _print_demo(demo, settings)
             return 0
