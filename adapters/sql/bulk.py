@@ -1,40 +1,73 @@
 """Many rows through one prepared statement, without SQLAlchemy's work per row.
 
 SQLAlchemy's executemany builds and processes a parameter dictionary per row; for a batch of 5,000
-performance rows that cost ten times what SQLite took to store them (docs/benchmarks.md). Here a
-statement is compiled once per dialect, and each row becomes its positional parameters through one
-generated function (the fast lane's, `inline.parameter_list`: each type's bind processor applied,
-as SQLAlchemy would), handed to the driver's own executemany in one call."""
+performance rows that cost several times what SQLite took to store them (docs/benchmarks.md). Here
+a statement is compiled once per dialect, and each row, a tuple in the order of the `columns` the
+caller names, becomes the statement's positional parameters through one generated function that
+applies each type's bind processor (as SQLAlchemy would: a UUID becomes the hex SQLite stores, a
+date its text); the driver's own executemany takes them all in one call."""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
+from sqlalchemy import Date
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalyst_adapters.sql.inline import parameter_list
+Row = Sequence[Any]
+_Compiled = tuple[str, Callable[[Row], tuple[Any, ...]]]
+_compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled]] = \
+    weakref.WeakKeyDictionary()
 
-_Compiled = tuple[str, Callable[[dict[str, Any]], list[Any]]]
-_compiled: weakref.WeakKeyDictionary[Dialect, dict[int, _Compiled]] = weakref.WeakKeyDictionary()
 
-
-def _compile(statement: Any, dialect: Dialect) -> _Compiled:
+def _compile(statement: Any, columns: tuple[str, ...], dialect: Dialect) -> _Compiled:
     """Compiled once per dialect; statements must live as long as the process (module constants or
-    cached), since they are found again by identity."""
+    cached ones), since they are found again by identity."""
     known = _compiled.setdefault(dialect, {})
-    found = known.get(id(statement))
+    found = known.get((id(statement), columns))
     if found is None:
         compiled = statement.compile(dialect=dialect)
-        found = known[id(statement)] = (compiled.string, parameter_list(compiled, dialect))
+        found = known[(id(statement), columns)] = (compiled.string,
+                                                   _parameters(compiled, columns, dialect))
     return found
 
 
-async def execute_many(conn: AsyncConnection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Run `statement` once per row of `rows` (dicts naming every parameter), in one driver call."""
+def _parameters(compiled: Any, columns: tuple[str, ...], dialect: Dialect
+                ) -> Callable[[Row], tuple[Any, ...]]:
+    """One function from a row (in `columns` order) to the statement's positional parameters."""
+    position = {name: i for i, name in enumerate(columns)}
+    namespace: dict[str, Any] = {}
+    items = []
+    for i, name in enumerate(compiled.positiontup or ()):
+        if name not in position:
+            raise ValueError(f"the statement takes {name}, which the rows do not carry")
+        value = f"v[{position[name]}]"
+        process = _bind_processor(compiled.binds[name].type, dialect)
+        if process is not None:
+            namespace[f"b{i}"] = process
+            value = f"(None if (x{i} := {value}) is None else b{i}(x{i}))"
+        items.append(value)
+    exec(f"def parameters(v):\n    return ({', '.join(items)},)", namespace)
+    return namespace["parameters"]  # type: ignore[no-any-return]
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's bind processor for the type, except dates on SQLite: SQLAlchemy writes them as
+    `YYYY-MM-DD` with a %-format per value; date.isoformat writes the same text, several times
+    faster (tests/contract/test_bulk.py checks that both store the same)."""
+    if dialect.name == "sqlite" and type(type_) is Date:
+        return date.isoformat
+    return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
+
+
+async def execute_many(conn: AsyncConnection, statement: Any, columns: tuple[str, ...],
+                       rows: Sequence[Row]) -> None:
+    """Run `statement` once per row of `rows` (tuples of the `columns` values), in one driver call."""
     if not rows:
         return
-    sql, parameters = _compile(statement, conn.dialect)
-    await conn.exec_driver_sql(sql, [tuple(parameters(row)) for row in rows])
+    sql, parameters = _compile(statement, columns, conn.dialect)
+    await conn.exec_driver_sql(sql, list(map(parameters, rows)))

@@ -112,7 +112,7 @@ def _row_converter(columns: Sequence[Any], dialect: Dialect) -> Callable[[Any], 
     return namespace["convert"]  # type: ignore[no-any-return]
 
 
-def parameter_list(compiled: Any, dialect: Dialect) -> Callable[[dict[str, Any] | None], list[Any]]:
+def _parameter_list(compiled: Any, dialect: Dialect) -> Callable[[dict[str, Any] | None], list[Any]]:
     """One function turning the caller's values into the statement's positional parameters, in
     order, with literal defaults filled in and each type's bind processor applied (a UUID becomes
     the hex SQLAlchemy stores), written out like the row converter."""
@@ -142,7 +142,7 @@ class _Prepared:
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
-        self.parameters = parameter_list(compiled, dialect)
+        self.parameters = _parameter_list(compiled, dialect)
         self._convert = _row_converter(list(statement.selected_columns), dialect)
 
     def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:

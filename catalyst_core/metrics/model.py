@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -34,6 +36,7 @@ MAX_ENTITY_NAME = 512
 MAX_MONEY = Decimal(1_000_000_000)  # per row: far beyond any ad's day, and exact in a double
 MAX_COUNT = 10**12
 MONEY_PLACES = 6  # money is exact to the micro, as ad platforms report it
+_MAX_MONEY_FLOAT = float(MAX_MONEY)
 # A client's stored totals stay below these, so every sum fits a 64-bit integer on every database.
 MAX_CLIENT_MONEY_MICROS = 10**12 * MICROS
 MAX_CLIENT_COUNT = 10**18
@@ -200,11 +203,9 @@ def parse_date(value: Any) -> date:
 
 def parse_money(value: Any) -> Decimal:
     """A JSON number or decimal text, exact to MONEY_PLACES places, from 0 to MAX_MONEY."""
-    if isinstance(value, float):
-        # The shortest text that reads back as this double is the text the client sent, for every
-        # valid amount (at most 15 significant digits), so no binary rounding reaches storage.
-        value = Decimal(repr(value))
-    elif isinstance(value, str):
+    if type(value) is float:
+        return _money_from_float(value)
+    if isinstance(value, str):
         if not _DECIMAL_TEXT.fullmatch(value):
             raise _Bad("must be a non-negative decimal number such as 12.34")
         value = Decimal(value.strip())
@@ -220,6 +221,23 @@ def parse_money(value: Any) -> Decimal:
     if micros != micros.to_integral_value():
         raise _Bad(f"must have at most {MONEY_PLACES} decimal places")
     return money_from_micros(int(micros))
+
+
+def _money_from_float(value: float) -> Decimal:
+    """What a JSON number means, read straight from the double: the decimal with at most six places
+    whose nearest double this is. Below MAX_MONEY, value * 10**6 is within 0.2 of that decimal's
+    micros (so rounding finds them), and micros / 10**6 gives the double back only when there is
+    such a decimal; the same answer as reading repr(value), at a third of the cost."""
+    if not 0 <= value <= _MAX_MONEY_FLOAT:
+        if not math.isfinite(value):
+            raise _Bad("must be a number or a decimal string")
+        if value < 0:
+            raise _Bad("must not be negative")
+        raise _Bad(f"must be at most {MAX_MONEY}")
+    micros = round(value * MICROS)
+    if micros / MICROS != value:
+        raise _Bad(f"must have at most {MONEY_PLACES} decimal places")
+    return money_from_micros(micros)
 
 
 def parse_count(value: Any) -> int:
@@ -326,7 +344,10 @@ def filter_problems(**texts: str | None) -> dict[str, str]:
 
 def check_capacity(stored: Totals, incoming: Sequence[PerformanceRow]) -> None:
     """A client's totals must stay small enough for every database to sum them exactly."""
-    added = [sum(row.amount(m.name) for row in incoming) for m in BASE_METRICS]
+    # Summed per metric at C speed (money as Decimals, exact), then money into micros once.
+    added = [sum(map(operator.attrgetter(m.name), incoming)) for m in BASE_METRICS]
+    added = [int(v * MICROS) if m.unit is Unit.MONEY else v
+             for m, v in zip(BASE_METRICS, added, strict=True)]
     too_large = [
         m.name for m, before, more in zip(BASE_METRICS, stored.values, added, strict=True)
         if before + more > (MAX_CLIENT_MONEY_MICROS if m.unit is Unit.MONEY else MAX_CLIENT_COUNT)

@@ -252,3 +252,30 @@ def test_capacity_names_every_total_that_would_overflow() -> None:
     with pytest.raises(InvalidInput) as caught:
         check_capacity(stored, rows)
     assert set(caught.value.fields) == {"rows.spend", "rows.clicks"}
+
+
+def _money_read_from_repr(value: float) -> Decimal | str:
+    """The plain reading of a JSON number: the shortest text of the double, then the rules."""
+    exact = Decimal(repr(value))
+    if exact < 0:
+        return "negative"
+    if exact > Decimal(1_000_000_000):
+        return "too large"
+    micros = exact.scaleb(6)
+    return "places" if micros != micros.to_integral_value() else exact
+
+
+@given(st.floats(min_value=-1.0, max_value=2e9, allow_nan=False)
+       | st.builds(lambda n, places: n / 10**places, st.integers(0, 10**15), st.integers(0, 9)))
+def test_a_json_number_reads_as_its_shortest_text_says(value: float) -> None:
+    # Money parsing reads doubles arithmetically (faster); it must agree with reading repr(value).
+    expected = _money_read_from_repr(value)
+    row = {"date": "2024-01-01", "platform": "google", "campaign_id": "c", "adset_id": "s",
+           "ad_id": "a", "spend": value}
+    try:
+        got: Decimal | str = parse_rows(ClientId(uuid.uuid4()), [row])[0].spend
+    except InvalidInput as e:
+        message = e.fields["rows.0.spend"]
+        got = ("negative" if "negative" in message else "too large" if "at most 1" in message
+               else "places")
+    assert got == expected
