@@ -16,6 +16,7 @@ from catalyst_core.auth.model import IssuedToken, TokenClaims, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
 from catalyst_core.events import Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.metrics.breakdown import Breakdown
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -117,6 +118,10 @@ class PerformanceRepo(Protocol):
     - `daily_totals` sums each day of the inclusive range that has rows, in date order.
     - `entity_totals` sums each (platform, campaign_id, adset_id, ad_id) with rows in the range,
       optionally only one platform or campaign, with the newest names; in no particular order.
+    - `breakdown` is the performance report's aggregate: totals over the range and, per platform,
+      campaign and ad, at most `limit` lines highest spend first (catalyst_core.metrics.breakdown;
+      `breakdown_of(entity_totals(...), limit)` is the definition, adapters with a database
+      compute it there).
     - `client_totals` sums every row the client has."""
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult: ...
@@ -126,6 +131,9 @@ class PerformanceRepo(Protocol):
     async def entity_totals(self, client_id: ClientId, start: date, end: date, *,
                             platform: str | None = None, campaign_id: str | None = None
                             ) -> list[EntityTotals]: ...
+    async def breakdown(self, client_id: ClientId, start: date, end: date, *,
+                        platform: str | None = None, campaign_id: str | None = None,
+                        limit: int) -> Breakdown: ...
     async def client_totals(self, client_id: ClientId) -> Totals: ...
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from catalyst_core.errors import NotFound
 from catalyst_core.ids import ClientId
+from catalyst_core.metrics.breakdown import Breakdown, breakdown_of
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -91,6 +92,12 @@ class MemoryPerformanceRepo:
     def _name(self, client_id: ClientId, platform: str, level: Level, entity_id: str) -> str | None:
         known = self._t.performance_names.get((client_id, platform, level, entity_id))
         return None if known is None else known[1]
+
+    async def breakdown(self, client_id: ClientId, start: date, end: date, *,
+                        platform: str | None = None, campaign_id: str | None = None,
+                        limit: int) -> Breakdown:
+        return breakdown_of(await self.entity_totals(client_id, start, end, platform=platform,
+                                                     campaign_id=campaign_id), limit)
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         return sum((r.totals() for r in self._in_range(client_id, None, None)), ZERO)

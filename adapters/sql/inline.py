@@ -211,11 +211,20 @@ class InlineConnection:
             return self._c.execute(statement, parameters)
         return _raw_errors(prepared.run, self._raw, parameters)
 
-    async def execute_offloaded(self, statement: Any, parameters: Any = None) -> Any:
+    async def execute_offloaded(self, statement: Any, parameters: Any = None, *,
+                                convert: Callable[[Any], Any] | None = None) -> Any:
+        """The statement on a worker thread; with `convert`, its result is converted there too
+        (building thousands of objects from rows would otherwise hold the event loop)."""
         prepared = _prepare(self._compiled, statement, self.dialect)
-        if prepared is None:
-            return await asyncio.to_thread(lambda: self._c.execute(statement, parameters).freeze()())
-        return await asyncio.to_thread(_raw_errors, prepared.run, self._raw, parameters)
+
+        def run() -> Any:
+            if prepared is None:
+                result = self._c.execute(statement, parameters).freeze()()
+            else:
+                result = _raw_errors(prepared.run, self._raw, parameters)
+            return result if convert is None else convert(result)
+
+        return await asyncio.to_thread(run)
 
     def reusable(self) -> bool:
         """Whether the next read may use this connection: it is open and no SQLAlchemy transaction

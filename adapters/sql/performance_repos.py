@@ -8,13 +8,16 @@ rows."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Integer,
+    String,
     and_,
     bindparam,
     func,
@@ -33,6 +36,7 @@ from catalyst_adapters.sql.tables import (
     performance_rows,
 )
 from catalyst_core.ids import ClientId
+from catalyst_core.metrics.breakdown import Breakdown, CampaignTotals, PlatformTotals
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -49,8 +53,12 @@ from catalyst_core.metrics.registry import (
 )
 from catalyst_core.paging import Order, Page, PageRequest
 
+T = TypeVar("T")
 _ROWS = performance_rows.c
 _ENTITY = ("platform", "campaign_id", "adset_id", "ad_id")
+_SUMMED = ("row_count", *BASE_NAMES)
+_NAMES = ("campaign_name", "adset_name", "ad_name")
+_ZERO_LINE = (0,) * len(_SUMMED)
 _ROW_FIELDS = ("date", "platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
                "ad_name", *BASE_NAMES)
 assert _ROW_FIELDS == tuple(c.name for c in (_ROWS[n] for n in _ROW_FIELDS))
@@ -69,6 +77,10 @@ def _totals(sums: Sequence[Any]) -> Totals:
     """Totals from (row_count, metric sums...), NULL sums (no rows) as zero."""
     row_count, *metrics = (0 if v is None else _as_int(v) for v in sums)
     return Totals(tuple(metrics), row_count)
+
+
+def _entity_totals(row: Sequence[Any]) -> EntityTotals:
+    return EntityTotals(*row[:7], _totals(row[7:]))
 
 
 def _performance_row(client_id: ClientId, row: Sequence[Any]) -> PerformanceRow:
@@ -103,11 +115,9 @@ def _list_statements(shape: tuple[str, ...], order: Order) -> tuple[Any, Any]:
     return rows, select(func.count()).select_from(performance_rows).where(*where)
 
 
-@functools.cache
-def _entity_statement(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
+def _per_ad(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
     """Sums per (platform, campaign_id, adset_id, ad_id) over whole months of the monthly rollup
-    (`:month_start`..`:month_end`) and `edges` ranges of raw rows (`:edge<i>_start`..`_end`), with
-    the newest names. Shapes are few, so each is built once and bound afterwards."""
+    (`:month_start`..`:month_end`) and `edges` ranges of raw rows (`:edge<i>_start`..`_end`)."""
     parts = []
 
     def narrowed(table: Any, *where: Any) -> list[Any]:
@@ -129,21 +139,83 @@ def _entity_statement(months: bool, edges: int, platform: bool, campaign: bool) 
             *narrowed(performance_rows,
                       _ROWS.date.between(bindparam(f"edge{i}_start"), bindparam(f"edge{i}_end")))))
     both = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("parts")
-    grouped = (select(*(both.c[name] for name in _ENTITY),
-                      *(func.sum(both.c[n]).label(n) for n in ("row_count", *BASE_NAMES)))
-               .group_by(*(both.c[name] for name in _ENTITY))
-               # A rollup row emptied by replacements (an ad moved to another campaign) is no group.
-               .having(func.sum(both.c.row_count) > 0)).subquery("grouped")
-    joins, names = grouped, []
-    for level, id_column in ((Level.CAMPAIGN, "campaign_id"), (Level.ADSET, "adset_id"),
-                             (Level.AD, "ad_id")):
+    return (select(*(both.c[name] for name in _ENTITY),
+                   *(func.sum(both.c[n]).label(n) for n in _SUMMED))
+            .group_by(*(both.c[name] for name in _ENTITY))
+            # A rollup row emptied by replacements (an ad moved to another campaign) is no group.
+            .having(func.sum(both.c.row_count) > 0))
+
+
+def _named(lines: Any, levels: Sequence[tuple[Level, str]]) -> tuple[Any, list[Any]]:
+    """`lines` joined to the newest name of each level (None where no row carried one)."""
+    joins, names = lines, []
+    for level, id_column in levels:
         n = performance_names.alias(f"{level.value}_names")
         joins = joins.outerjoin(n, and_(
-            n.c.client_id == bindparam("client_id"), n.c.platform == grouped.c.platform,
-            n.c.level == level.value, n.c.entity_id == grouped.c[id_column]))
+            n.c.client_id == bindparam("client_id"), n.c.platform == lines.c.platform,
+            n.c.level == level.value, n.c.entity_id == lines.c[id_column]))
         names.append(n.c.name)
-    return select(*(grouped.c[name] for name in _ENTITY), *names,
-                  *(grouped.c[n] for n in ("row_count", *BASE_NAMES))).select_from(joins)
+    return joins, names
+
+
+_LEVELS = ((Level.CAMPAIGN, "campaign_id"), (Level.ADSET, "adset_id"), (Level.AD, "ad_id"))
+
+
+@functools.cache
+def _entity_statement(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
+    """The lines per ad with the newest names. Shapes are few: each is built once, bound after."""
+    ads = _per_ad(months, edges, platform, campaign).subquery("ads")
+    joins, names = _named(ads, _LEVELS)
+    return select(*(ads.c[name] for name in _ENTITY), *names,
+                  *(ads.c[n] for n in _SUMMED)).select_from(joins)
+
+
+@functools.cache
+def _breakdown_statement(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
+    """The performance report's aggregate in one statement: the lines per ad once (a CTE), then
+    the totals with the count of lines of each level, and per platform, campaign and ad the
+    `:limit` lines of highest spend, names joined to those only. Each output row starts with its
+    kind (0 totals, 1 platform, 2 campaign, 3 ad) and is ordered by kind, then spend."""
+    ads = _per_ad(months, edges, platform, campaign).cte("ads")
+    sums = [func.sum(ads.c[n]).label(n) for n in _SUMMED]
+    spend = func.sum(ads.c.spend)
+    null = literal(None, String)
+
+    def count_of(*keys: Any) -> Any:
+        return select(func.count()).select_from(select(*keys).group_by(*keys).subquery()
+                                                ).scalar_subquery()
+
+    def kind(n: int) -> Any:
+        return literal(n, Integer).label("kind")
+
+    # The first member names the columns of all four.
+    totals = select(kind(0), *(null.label(name) for name in (*_ENTITY, *_NAMES)), *sums,
+                    count_of(ads.c.platform).label("platforms"),
+                    count_of(ads.c.platform, ads.c.campaign_id).label("campaigns"),
+                    select(func.count()).select_from(ads).scalar_subquery().label("ads"))
+    platforms = (select(ads.c.platform, *sums).group_by(ads.c.platform)
+                 .order_by(spend.desc(), ads.c.platform).limit(bindparam("limit")).subquery("p"))
+    campaigns = (select(ads.c.platform, ads.c.campaign_id, *sums)
+                 .group_by(ads.c.platform, ads.c.campaign_id)
+                 .order_by(spend.desc(), ads.c.platform, ads.c.campaign_id)
+                 .limit(bindparam("limit")).subquery("c"))
+    top_ads = (select(ads).order_by(ads.c.spend.desc(), *(ads.c[name] for name in _ENTITY))
+               .limit(bindparam("limit")).subquery("a"))
+    campaign_joins, (campaign_name,) = _named(campaigns, _LEVELS[:1])
+    ad_joins, ad_names = _named(top_ads, _LEVELS)
+    no_counts = [literal(None, Integer)] * 3
+    lines = union_all(
+        totals,
+        select(kind(1), platforms.c.platform, null, null, null, null, null, null,
+               *(platforms.c[n] for n in _SUMMED), *no_counts),
+        select(kind(2), campaigns.c.platform, campaigns.c.campaign_id, null, null, campaign_name,
+               null, null, *(campaigns.c[n] for n in _SUMMED), *no_counts
+               ).select_from(campaign_joins),
+        select(kind(3), *(top_ads.c[name] for name in _ENTITY), *ad_names,
+               *(top_ads.c[n] for n in _SUMMED), *no_counts).select_from(ad_joins),
+    ).subquery("lines")
+    return select(lines).order_by(lines.c.kind, lines.c.spend.desc(),
+                                  *(lines.c[name] for name in _ENTITY))
 
 
 def _split_range(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
@@ -169,10 +241,16 @@ class SqlPerformanceRepo:
         self._c = conn
         self._dialect = conn.dialect.name
 
-    def _offloaded(self) -> Callable[..., Any]:
-        """Statements whose cost grows with the data leave the event loop on SQLite's inline
-        readers (they run on a worker thread); other connections are asynchronous already."""
-        return getattr(self._c, "execute_offloaded", self._c.execute)
+    async def _aggregate(self, statement: Any, params: dict[str, Any],
+                         convert: Callable[[Any], T]) -> list[T]:
+        """A statement whose cost grows with the data, and the objects made from its rows, off the
+        event loop: on SQLite's inline readers both run on a worker thread; on other connections
+        the query is asynchronous already and the rows are converted on a worker thread."""
+        offloaded = getattr(self._c, "execute_offloaded", None)
+        if offloaded is not None:
+            return await offloaded(statement, params, convert=lambda rows: list(map(convert, rows)))
+        rows = (await self._c.execute(statement, params)).all()
+        return await asyncio.to_thread(lambda: list(map(convert, rows)))
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult:
         return await performance_ingest.upsert(self._c, client_id, rows)
@@ -188,12 +266,21 @@ class SqlPerformanceRepo:
                                 params={"client_id": query.client_id, **values}, heavy=True)
 
     async def daily_totals(self, client_id: ClientId, start: date, end: date) -> list[DayTotals]:
-        found = await self._offloaded()(_DAILY, {"client_id": client_id, "start": start, "end": end})
-        return [DayTotals(day, _totals(sums)) for day, *sums in found]
+        return await self._aggregate(_DAILY, {"client_id": client_id, "start": start, "end": end},
+                                     lambda row: DayTotals(row[0], _totals(row[1:])))
 
     async def entity_totals(self, client_id: ClientId, start: date, end: date, *,
                             platform: str | None = None, campaign_id: str | None = None
                             ) -> list[EntityTotals]:
+        statement, params = self._ranged(_entity_statement, client_id, start, end, platform,
+                                         campaign_id)
+        return await self._aggregate(statement, params, _entity_totals)
+
+    @staticmethod
+    def _ranged(build: Callable[..., Any], client_id: ClientId, start: date, end: date,
+                platform: str | None, campaign_id: str | None) -> tuple[Any, dict[str, Any]]:
+        """The statement of this range's shape (whole months, partial edges, filters) and its
+        parameters."""
         months, edges = _split_range(start, end)
         params: dict[str, Any] = {"client_id": client_id}
         if months is not None:
@@ -204,11 +291,30 @@ class SqlPerformanceRepo:
             params["platform"] = platform
         if campaign_id is not None:
             params["campaign_id"] = campaign_id
-        statement = _entity_statement(months is not None, len(edges), platform is not None,
-                                      campaign_id is not None)
-        found = await self._offloaded()(statement, params)
-        return [EntityTotals(p, c, s, a, campaign_name, adset_name, ad_name, _totals(sums))
-                for p, c, s, a, campaign_name, adset_name, ad_name, *sums in found]
+        statement = build(months is not None, len(edges), platform is not None,
+                          campaign_id is not None)
+        return statement, params
+
+    async def breakdown(self, client_id: ClientId, start: date, end: date, *,
+                        platform: str | None = None, campaign_id: str | None = None,
+                        limit: int) -> Breakdown:
+        statement, params = self._ranged(_breakdown_statement, client_id, start, end, platform,
+                                         campaign_id)
+        lines = await self._aggregate(statement, {**params, "limit": limit}, tuple)
+        totals, counts = _ZERO_LINE, (0, 0, 0)
+        platforms, campaigns, ads = [], [], []
+        for kind, p, c, s, a, campaign_name, adset_name, ad_name, *sums, n_p, n_c, n_a in lines:
+            if kind == 0:
+                totals, counts = sums, (n_p, n_c, n_a)
+            elif kind == 1:
+                platforms.append(PlatformTotals(p, _totals(sums)))
+            elif kind == 2:
+                campaigns.append(CampaignTotals(p, c, campaign_name, _totals(sums)))
+            else:
+                ads.append(EntityTotals(p, c, s, a, campaign_name, adset_name, ad_name,
+                                        _totals(sums)))
+        return Breakdown(totals=_totals(totals), platforms=platforms, campaigns=campaigns, ads=ads,
+                         counts=dict(zip(("platforms", "campaigns", "ads"), counts, strict=True)))
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         found = await self._c.execute(_CLIENT_TOTALS, {"client_id": client_id})

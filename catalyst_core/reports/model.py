@@ -6,15 +6,15 @@ the exact fractions (catalyst_core.metrics.registry)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from attrs import frozen
 
 from catalyst_core.ids import ClientId
-from catalyst_core.metrics.model import DayTotals, EntityTotals
+from catalyst_core.metrics.breakdown import Breakdown
+from catalyst_core.metrics.model import DayTotals
 from catalyst_core.metrics.registry import ZERO, Totals, changes, values
 from catalyst_core.reports.periods import Period, buckets, preceding_range
 
@@ -131,38 +131,15 @@ class PerformanceReport:
     counts: Mapping[str, int]  # lines in each breakdown before `limit` cut them
 
 
-def _grouped(entities: Iterable[EntityTotals], key: Callable[[EntityTotals], Hashable]
-             ) -> dict[Any, tuple[EntityTotals, Totals]]:
-    groups: dict[Any, tuple[EntityTotals, Totals]] = {}
-    for entity in entities:
-        k = key(entity)
-        found = groups.get(k)
-        groups[k] = (entity, entity.totals if found is None else found[1] + entity.totals)
-    return groups
-
-
-def _by_spend(groups: Mapping[Any, tuple[EntityTotals, Totals]], limit: int
-              ) -> list[tuple[Any, EntityTotals, Totals]]:
-    """Highest spend first, ties by key (code point order), at most `limit`."""
-    ranked = sorted(groups.items(), key=lambda item: item[0])
-    ranked.sort(key=lambda item: item[1][1]["spend"], reverse=True)
-    return [(k, entity, totals) for k, (entity, totals) in ranked[:limit]]
-
-
 def performance_report(client_id: ClientId, start: date, end: date, platform: str | None,
-                       campaign_id: str | None, entities: Sequence[EntityTotals],
-                       limit: int) -> PerformanceReport:
-    platforms = _grouped(entities, lambda e: e.platform)
-    campaigns = _grouped(entities, lambda e: (e.platform, e.campaign_id))
-    ads = _grouped(entities, lambda e: (e.platform, e.campaign_id, e.adset_id, e.ad_id))
+                       campaign_id: str | None, breakdown: Breakdown) -> PerformanceReport:
     return PerformanceReport(
         client_id=client_id, start_date=start, end_date=end, platform=platform,
-        campaign_id=campaign_id,
-        totals=Measured(sum((e.totals for e in entities), ZERO)),
-        by_platform=[PlatformLine(k, Measured(t)) for k, _, t in _by_spend(platforms, limit)],
-        by_campaign=[CampaignLine(e.platform, e.campaign_id, e.campaign_name, Measured(t))
-                     for _, e, t in _by_spend(campaigns, limit)],
+        campaign_id=campaign_id, totals=Measured(breakdown.totals),
+        by_platform=[PlatformLine(p.platform, Measured(p.totals)) for p in breakdown.platforms],
+        by_campaign=[CampaignLine(c.platform, c.campaign_id, c.campaign_name, Measured(c.totals))
+                     for c in breakdown.campaigns],
         by_ad=[AdLine(e.platform, e.campaign_id, e.campaign_name, e.adset_id, e.adset_name, e.ad_id,
-                      e.ad_name, Measured(t)) for _, e, t in _by_spend(ads, limit)],
-        counts={"platforms": len(platforms), "campaigns": len(campaigns), "ads": len(ads)},
+                      e.ad_name, Measured(e.totals)) for e in breakdown.ads],
+        counts=dict(breakdown.counts),
     )

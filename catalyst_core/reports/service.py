@@ -66,7 +66,6 @@ class ReportsService:
         campaign_id = filter_text(campaign_id)
         async with self.storage.transaction(write=False) as tx:
             await role_in(tx, actor, client_id)
-            entities = await tx.performance.entity_totals(client_id, start, end, platform=platform,
-                                                          campaign_id=campaign_id)
-        return await _composed(performance_report, client_id, start, end, platform, campaign_id,
-                               entities, limit)
+            breakdown = await tx.performance.breakdown(client_id, start, end, platform=platform,
+                                                       campaign_id=campaign_id, limit=limit)
+        return performance_report(client_id, start, end, platform, campaign_id, breakdown)

@@ -24,8 +24,9 @@ from catalyst_contracts.storage.helpers import (
     upsert,
 )
 from catalyst_contracts.strategies import make_client, make_row, money
+from catalyst_core.metrics.breakdown import breakdown_of
 from catalyst_core.metrics.model import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, IngestResult, PerformanceQuery
-from catalyst_core.metrics.registry import values
+from catalyst_core.metrics.registry import Totals, values
 from catalyst_core.paging import Order
 
 # Text a database could mangle: emoji, right-to-left scripts, combining marks next to their
@@ -115,6 +116,33 @@ class PerformanceSumsContract:
                                           campaign_id=campaign)
                 assert got == ledger.entities(client.id, start, end, platform, campaign), (
                     platform, campaign, start, end)
+
+    async def test_performance_breakdowns_rank_by_spend_and_count_every_line(self, storage: Any) -> None:
+        client = make_client()
+        await put(storage, client)
+        ledger = Ledger()
+        days = [D(d) for d in ("2024-01-30", "2024-02-01", "2024-02-15", "2024-02-29", "2024-03-02")]
+        ads = [(f"c{i % 3}", f"s{i % 2}", f"a{i}") for i in range(7)]
+        rows = spread(client, days, ads) + spread(client, days[1:4], ads[:3], platform="google")
+        # Equal spend on several lines: ties are broken by their ids, in code point order.
+        rows += [make_row(client, date=D("2024-02-10"), platform=p, campaign_id=c, adset_id="s", ad_id=a,
+                          spend="5")
+                 for p, c, a in (("tiktok", "t2", "z"), ("tiktok", "t1", "z2"), ("tiktok", "t1", "y"),
+                                 ("Tiktok", "t1", "y"))]
+        await upsert(storage, ledger, client.id, rows)
+        for start, end in [(D("2024-01-01"), D("2024-03-31")), (D("2024-01-30"), D("2024-02-29")),
+                           (D("2024-02-10"), D("2024-02-10")), (D("2025-01-01"), D("2025-01-31"))]:
+            for platform, campaign in ((None, None), ("tiktok", None), (None, "t1"), ("google", "c0")):
+                for limit in (1, 2, 3, 100):
+                    got = await read(storage, lambda tx, s=start, e=end, p=platform, c=campaign, n=limit:
+                                     tx.performance.breakdown(client.id, s, e, platform=p, campaign_id=c,
+                                                              limit=n))
+                    expected = breakdown_of(ledger.entities(client.id, start, end, platform, campaign), limit)
+                    assert got == expected, (start, end, platform, campaign, limit)
+        nothing = await read(storage, lambda tx: tx.performance.breakdown(
+            client.id, D("2030-01-01"), D("2030-12-31"), limit=10))
+        assert (nothing.totals, nothing.platforms, nothing.campaigns, nothing.ads) == (Totals(), [], [], [])
+        assert nothing.counts == {"platforms": 0, "campaigns": 0, "ads": 0}
 
     async def test_performance_an_ad_moving_to_another_campaign(self, storage: Any) -> None:
         client = make_client()
