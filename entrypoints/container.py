@@ -12,6 +12,7 @@ from catalyst_adapters.memory import MemoryStorage
 from catalyst_adapters.notifier import LogNotifier
 from catalyst_adapters.security import JwtTokenIssuer, PasslibHasher
 from catalyst_adapters.sql import SqlStorage, create_engine, migrate
+from catalyst_adapters.sqlite_processes import ReadProcesses
 from catalyst_api.settings import Settings, sqlite_path
 from catalyst_core.auth.service import AuthService
 from catalyst_core.clients.service import ClientsService
@@ -19,6 +20,11 @@ from catalyst_core.ids import random_ids
 from catalyst_core.metrics.service import MetricsService
 from catalyst_core.reports.service import ReportsService
 from catalyst_core.tasks.service import TasksService
+
+
+def read_processes_of(count: int) -> ReadProcesses | None:
+    """Worker processes for heavy SQLite reads (started on first use), or None for threads."""
+    return ReadProcesses(count) if count > 0 else None
 
 
 class Container(containers.DeclarativeContainer):
@@ -36,10 +42,11 @@ class Container(containers.DeclarativeContainer):
     # A plain singleton, not an async Resource: a Resource would turn every downstream factory
     # into a future. Startup and shutdown are explicit (start_storage / stop_storage).
     engine = providers.Singleton(create_engine, config.database_url)
+    read_processes = providers.Singleton(read_processes_of, config.read_processes)
     storage = providers.Selector(
         config.storage_kind,
         memory=providers.Singleton(MemoryStorage),
-        sql=providers.Singleton(SqlStorage, engine),
+        sql=providers.Singleton(SqlStorage, engine, read_processes),
     )
 
     auth = providers.Singleton(AuthService, storage, hasher, tokens, clock, ids)
@@ -58,6 +65,7 @@ def build_container(settings: Settings) -> Container:
         "jwt_secret": settings.jwt_secret,
         "jwt_algorithm": settings.jwt_algorithm,
         "jwt_lifetime_seconds": settings.jwt_lifetime_seconds,
+        "read_processes": settings.read_processes,
     })
     return container
 
@@ -74,3 +82,6 @@ async def start_storage(container: Container) -> None:
 
 async def stop_storage(container: Container) -> None:
     await container.storage().close()
+    processes = container.read_processes()
+    if processes is not None:
+        processes.close()

@@ -31,6 +31,8 @@ class Settings:
     max_ingest_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
     workers: int = 1  # server processes for `catalyst serve` (SQL storage on a file or PostgreSQL)
+    # Worker processes per server process for heavy SQLite reads (reports, text search); 0: threads.
+    read_processes: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +49,7 @@ class Settings:
             max_ingest_bytes=int(env.get("CATALYST_MAX_INGEST_BYTES", str(10 * 1024 * 1024))),
             log_level=env.get("CATALYST_LOG_LEVEL", "INFO"),
             workers=int(env.get("CATALYST_WORKERS", "1")),
+            read_processes=int(env.get("CATALYST_READ_PROCESSES", "1")),
         )
 
     @property

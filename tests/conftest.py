@@ -23,6 +23,7 @@ from catalyst_adapters.memory import MemoryStorage
 from catalyst_adapters.notifier import RecordingNotifier
 from catalyst_adapters.security import PasslibHasher
 from catalyst_adapters.sql import SqlStorage, create_engine, migrate
+from catalyst_adapters.sqlite_processes import ReadProcesses
 from catalyst_api.app import create_app
 from catalyst_api.container import build_container
 from catalyst_api.settings import Settings
@@ -104,6 +105,14 @@ def postgres_url() -> Iterator[tuple[str, dict[str, Any]]]:
 
 # -- one storage of each kind -------------------------------------------------------------------
 
+@pytest.fixture(scope="session")
+def read_processes() -> Iterator[ReadProcesses]:
+    """One pool of worker processes for the heavy SQLite reads of every test (as a server has)."""
+    processes = ReadProcesses(1)
+    yield processes
+    processes.close()
+
+
 StorageFactory = Callable[[], Awaitable[Any]]
 
 
@@ -117,7 +126,8 @@ async def storage_factory(request: pytest.FixtureRequest, tmp_path: Path,
         if kind == "memory":
             storage: Any = MemoryStorage()
         elif kind == "sqlite":
-            storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)))
+            storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)),
+                                 request.getfixturevalue("read_processes"))
         elif kind == "postgres":
             url, kwargs = request.getfixturevalue("postgres_url")
             storage = SqlStorage(create_engine(url, **kwargs))

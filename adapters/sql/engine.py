@@ -14,13 +14,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from catalyst_adapters.sql import sqlite_driver
+from catalyst_adapters.sqlite_processes import READER_BUSY_TIMEOUT_MS, configure_reader, unicode_lower
 
 # Execution option that asks SQLite for a write lock up front (BEGIN IMMEDIATE): a deferred
 # transaction that reads and then writes can fail with SQLITE_BUSY when another writer got in between.
 SQLITE_WRITE_OPTION = "catalyst_sqlite_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_READER_BUSY_TIMEOUT_MS = 250
-SQLITE_READER_MMAP_BYTES = 256 * 1024 * 1024
+SQLITE_READER_BUSY_TIMEOUT_MS = READER_BUSY_TIMEOUT_MS
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -57,10 +57,6 @@ def _configure_asyncpg(engine: AsyncEngine) -> None:
             encoder=_uuid_to_bytes, decoder=lambda data: uuid.UUID(bytes=data)))
 
 
-def _unicode_lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
 def _enable_wal(cursor: Any) -> None:
     """Switch a database to WAL. On a new file several processes may race to do it, and SQLite
     answers "database is locked" at once, without its busy handler, to the one that would have to
@@ -90,7 +86,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
         # SQLite's own lower() folds ASCII only; case-insensitive search (icontains) must fold
         # every letter, as PostgreSQL and the in-memory adapter do.
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -126,15 +122,6 @@ def create_sqlite_reader(url: URL) -> Engine | None:
 
     @event.listens_for(reader, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # autocommit: each read sees the newest commit
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=ON")
-        # Pages are read straight from the OS cache instead of copied into each connection's own
-        # small cache: a page of 20 tasks touches ~20 table pages spread over the file.
-        cursor.execute(f"PRAGMA mmap_size={SQLITE_READER_MMAP_BYTES}")
-        # WAL readers wait only in rare moments (recovery after a crash); never hold the loop long.
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_READER_BUSY_TIMEOUT_MS}")
-        cursor.close()
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+        configure_reader(dbapi_connection)
 
     return reader

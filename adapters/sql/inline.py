@@ -16,6 +16,7 @@ import sqlite3
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,9 @@ from sqlalchemy.exc import NoResultFound, OperationalError
 from sqlalchemy.sql import Select
 
 from catalyst_adapters.sql.types import UtcDateTime
+from catalyst_adapters.sqlite_processes import ReadProcesses
 
+ROWS_CONVERTED_ON_THE_LOOP = 256  # about a millisecond of conversion; larger results go to a thread
 UUIDS_KEPT = 16_384  # ~2 MB of recently read UUIDs, shared rather than parsed again
 
 _HOT: dict[int, Select[Any]] = {}
@@ -146,7 +149,9 @@ class _Prepared:
         self._convert = _row_converter(list(statement.selected_columns), dialect)
 
     def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:
-        raw = conn.execute(self.sql, self.parameters(values)).fetchall()
+        return self.converted(conn.execute(self.sql, self.parameters(values)).fetchall())
+
+    def converted(self, raw: list[Any]) -> _Rows:
         return _Rows(raw if self._convert is None else list(map(self._convert, raw)))
 
 
@@ -197,13 +202,16 @@ def _prepare(compiled: dict[int, _Prepared], statement: Any, dialect: Dialect) -
 class InlineConnection:
     """The part of AsyncConnection the repositories use, over a synchronous SQLite connection that
     runs on the event loop. `execute_offloaded` is for statements whose cost grows with the data
-    (text search): they run on a worker thread instead."""
+    (reports, text search): they run in a worker process when the storage has them (`processes`,
+    reading the file at `path`), else on a worker thread."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, path: str | None = None,
+                 processes: ReadProcesses | None = None) -> None:
         self._c = conn
         self._raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
         self.dialect = conn.dialect
         self._compiled = _prepared_for(conn.dialect)
+        self._path, self._processes = path, processes
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         prepared = _prepare(self._compiled, statement, self.dialect)
@@ -213,9 +221,21 @@ class InlineConnection:
 
     async def execute_offloaded(self, statement: Any, parameters: Any = None, *,
                                 convert: Callable[[Any], Any] | None = None) -> Any:
-        """The statement on a worker thread; with `convert`, its result is converted there too
-        (building thousands of objects from rows would otherwise hold the event loop)."""
+        """The statement off the event loop; with `convert`, its result is converted off the loop
+        too when it is large (building thousands of objects from rows would hold the loop)."""
         prepared = _prepare(self._compiled, statement, self.dialect)
+        if prepared is not None and self._processes is not None and self._path is not None:
+            try:
+                raw = await self._processes.run(self._path, prepared.sql,
+                                                prepared.parameters(parameters))
+            except (sqlite3.OperationalError, BrokenProcessPool) as e:
+                raise OperationalError(None, None, e) from e
+
+            def finish() -> Any:
+                rows = prepared.converted(raw)
+                return rows if convert is None else convert(rows)
+
+            return finish() if len(raw) <= ROWS_CONVERTED_ON_THE_LOOP else await asyncio.to_thread(finish)
 
         def run() -> Any:
             if prepared is None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalyst_adapters.sql import performance_ingest
+from catalyst_adapters.sql.inline import hot
 from catalyst_adapters.sql.queries import fetch_page
 from catalyst_adapters.sql.tables import (
     performance_days,
@@ -91,10 +92,10 @@ def _performance_row(client_id: ClientId, row: Sequence[Any]) -> PerformanceRow:
 # -- statements, built once per dialect --------------------------------------------------------
 
 _SUMS = tuple(func.sum(performance_days.c[n]) for n in ("row_count", *BASE_NAMES))
-_DAILY = (select(performance_days.c.date, *(performance_days.c[n] for n in ("row_count", *BASE_NAMES)))
-          .where(performance_days.c.client_id == bindparam("client_id"),
-                 performance_days.c.date.between(bindparam("start"), bindparam("end")))
-          .order_by(performance_days.c.date))
+_DAILY = hot(select(performance_days.c.date, *(performance_days.c[n] for n in _SUMMED))
+             .where(performance_days.c.client_id == bindparam("client_id"),
+                    performance_days.c.date.between(bindparam("start"), bindparam("end")))
+             .order_by(performance_days.c.date))
 _CLIENT_TOTALS = select(*_SUMS).where(performance_days.c.client_id == bindparam("client_id"))
 
 
@@ -112,7 +113,7 @@ def _list_statements(shape: tuple[str, ...], order: Order) -> tuple[Any, Any]:
     rows = (select(*(_ROWS[name] for name in _ROW_FIELDS)).where(*where)
             .order_by(*(k.desc() if order is Order.DESC else k.asc() for k in keys))
             .limit(bindparam("limit")).offset(bindparam("offset")))
-    return rows, select(func.count()).select_from(performance_rows).where(*where)
+    return hot(rows), hot(select(func.count()).select_from(performance_rows).where(*where))
 
 
 def _per_ad(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
@@ -166,8 +167,8 @@ def _entity_statement(months: bool, edges: int, platform: bool, campaign: bool) 
     """The lines per ad with the newest names. Shapes are few: each is built once, bound after."""
     ads = _per_ad(months, edges, platform, campaign).subquery("ads")
     joins, names = _named(ads, _LEVELS)
-    return select(*(ads.c[name] for name in _ENTITY), *names,
-                  *(ads.c[n] for n in _SUMMED)).select_from(joins)
+    return hot(select(*(ads.c[name] for name in _ENTITY), *names,
+                      *(ads.c[n] for n in _SUMMED)).select_from(joins))
 
 
 @functools.cache
@@ -214,8 +215,8 @@ def _breakdown_statement(months: bool, edges: int, platform: bool, campaign: boo
         select(kind(3), *(top_ads.c[name] for name in _ENTITY), *ad_names,
                *(top_ads.c[n] for n in _SUMMED), *no_counts).select_from(ad_joins),
     ).subquery("lines")
-    return select(lines).order_by(lines.c.kind, lines.c.spend.desc(),
-                                  *(lines.c[name] for name in _ENTITY))
+    return hot(select(lines).order_by(lines.c.kind, lines.c.spend.desc(),
+                                      *(lines.c[name] for name in _ENTITY)))
 
 
 def _split_range(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:

@@ -40,6 +40,7 @@ from catalyst_adapters.sql.tables import (
 )
 from catalyst_adapters.sql.task_repos import SqlCommentRepo, SqlTaskRepo
 from catalyst_adapters.sql.write_lock import ProcessWriteLock
+from catalyst_adapters.sqlite_processes import ReadProcesses
 from catalyst_core.errors import Unavailable
 
 
@@ -59,12 +60,15 @@ IDLE_READERS_KEPT = 8
 
 
 class SqlStorage:
-    """The Storage port on an AsyncEngine. The engine's lifetime is the caller's (see `close`)."""
+    """The Storage port on an AsyncEngine (`close` disposes it). On a SQLite file, heavy reads run
+    in `read_processes` when given (their lifetime is the caller's), else on worker threads."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, read_processes: ReadProcesses | None = None) -> None:
         self.engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
+        file = sqlite_file(engine.url) if self._reader is not None else None
+        self._heavy_reads = (str(file.resolve()), read_processes) if file and read_processes else None
         self._idle_readers: list[SqlTransaction] = []
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; between processes, writers queue on a lock file beside the database.
@@ -140,7 +144,7 @@ class SqlStorage:
         if self._idle_readers:
             return self._idle_readers.pop()
         assert self._reader is not None
-        return SqlTransaction(InlineConnection(self._reader.connect()))
+        return SqlTransaction(InlineConnection(self._reader.connect(), *(self._heavy_reads or ())))
 
     def _return_reader(self, tx: SqlTransaction) -> None:
         # Reader connections (with their repositories) stay checked out and are kept here: a pool
