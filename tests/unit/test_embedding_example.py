@@ -15,3 +15,16 @@ async def test_embedding_example_runs_the_whole_workflow_in_memory(capsys):
 
     assert kinds == ["TaskAssigned", "CommentAdded", "TaskCompleted"]
     assert "Review the summer banner: completed, completed by Sam" in capsys.readouterr().out
+
+
+async def test_reports_example_ingests_and_reads_both_reports(capsys):
+    path = EXAMPLE.with_name("reports_example.py")
+    spec = importlib.util.spec_from_file_location("reports_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    outcome = await module.main()
+
+    assert outcome == {"inserted": 14, "spend": 175, "top_ad": "Banner a"}
+    out = capsys.readouterr().out
+    assert "stored 14 rows" in out and "2024-03-07: spend 25" in out and "top ad: Banner a" in out
