@@ -9,10 +9,11 @@ from aiohttp import web
 from catalyst_api.keys import SETTINGS, services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.common import SortedPageQuery, page_data
-from catalyst_api.schemas.metrics import IngestBody, RowFilterQuery, present_row
+from catalyst_api.schemas.metrics import IngestBody, present_row
 from catalyst_api.wire import BODY, decode_json, envelope, path_id, query_parts, structure
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.model import PerformanceBatch, parse_batch
+from catalyst_core.metrics.service import RowFilters
 
 routes = web.RouteTableDef()
 
@@ -38,7 +39,7 @@ async def ingest_metrics(request: web.Request) -> web.Response:
 @routes.get("/clients/{client_id}/metrics", name="list_metrics")
 async def list_metrics(request: web.Request) -> web.Response:
     client_id = ClientId(path_id(request, "client_id"))
-    filters, paging = query_parts(request, RowFilterQuery, SortedPageQuery)
+    filters, paging = query_parts(request, RowFilters, SortedPageQuery)
     page = await services(request).metrics().list(
-        actor(request), client_id, filters.filters(), paging.page_request(), paging.sort_spec("date"))
+        actor(request), client_id, filters, paging.page_request(), paging.sort_spec("date"))
     return envelope(page_data("rows", page, present_row))

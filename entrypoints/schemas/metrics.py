@@ -11,7 +11,6 @@ from attrs import frozen
 
 from catalyst_core.metrics.model import PerformanceRow
 from catalyst_core.metrics.registry import METRIC_NAMES
-from catalyst_core.metrics.service import RowFilters
 from catalyst_core.reports.model import GrowthReport, Measured, PerformanceReport, Span
 from catalyst_core.reports.periods import Period
 from catalyst_core.reports.service import DEFAULT_BREAKDOWN_LIMIT
@@ -23,19 +22,6 @@ class IngestBody:
     every bad field of every row at once; here it only has to be a list."""
 
     rows: list[Any]
-
-
-@frozen(kw_only=True)
-class RowFilterQuery:
-    start_date: date | None = None
-    end_date: date | None = None
-    platform: str | None = None
-    campaign_id: str | None = None
-    ad_id: str | None = None
-
-    def filters(self) -> RowFilters:
-        return RowFilters(start_date=self.start_date, end_date=self.end_date, platform=self.platform,
-                          campaign_id=self.campaign_id, ad_id=self.ad_id)
 
 
 @frozen(kw_only=True)
