@@ -14,7 +14,7 @@ import pytest
 from dependency_injector import providers
 
 from catalyst_adapters.security import PasslibHasher
-from catalyst_api import cli, demo
+from catalyst_api import cli, demo, demo_data
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
 from catalyst_api.settings import Settings
 from catalyst_core.auth.model import Actor, GlobalRole
@@ -98,7 +98,7 @@ def test_demo_makes_an_agency_once(env: Path, capsys: pytest.CaptureFixture[str]
 
     world = census(password[1])
     assert world["role"] is GlobalRole.ADMIN
-    assert set(world["clients"]) == {plan.name for plan in demo.CLIENTS}
+    assert set(world["clients"]) == {plan.name for plan in demo_data.CLIENTS}
     total_rows = 0
     for name, client in world["clients"].items():
         # The demo admin created the client; colleagues hold each role.
@@ -116,8 +116,8 @@ def test_demo_makes_an_agency_once(env: Path, capsys: pytest.CaptureFixture[str]
                 > max(metrics["leads"], metrics["conversions"]) > 0)
         assert metrics["revenue"] > 0
         total_rows += growth.current.measured.totals.rows
-    assert total_rows == sum(len(list(demo.performance_rows(plan, date(2024, 1, 1), demo.DAYS)))
-                             for plan in demo.CLIENTS)
+    assert total_rows == sum(len(list(demo_data.performance_rows(plan, date(2024, 1, 1), demo.DAYS)))
+                             for plan in demo_data.CLIENTS)
 
     # Some campaigns went bad in the last two weeks: landing-page views got dear, clicks rarer.
     failing = []
@@ -147,11 +147,11 @@ def test_demo_makes_an_agency_once(env: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_the_data_is_deterministic_and_plausible() -> None:
-    plan = demo.CLIENTS[0]
-    first = list(demo.performance_rows(plan, date(2025, 3, 1), 21))
-    assert first == list(demo.performance_rows(plan, date(2025, 3, 1), 21))
-    assert first != list(demo.performance_rows(plan, date(2025, 3, 1), 21, seed=7))
-    assert {row["platform"] for row in first} <= set(demo.PLATFORMS)
+    plan = demo_data.CLIENTS[0]
+    first = list(demo_data.performance_rows(plan, date(2025, 3, 1), 21))
+    assert first == list(demo_data.performance_rows(plan, date(2025, 3, 1), 21))
+    assert first != list(demo_data.performance_rows(plan, date(2025, 3, 1), 21, seed=7))
+    assert {row["platform"] for row in first} <= set(demo_data.PLATFORMS)
     for row in first:
         assert row["impressions"] >= row["clicks"] >= row["landing_page_views"] >= row["leads"]
         assert row["landing_page_views"] >= row["conversions"]
