@@ -50,8 +50,10 @@ class MetricsService:
         """Store a batch all or nothing: new rows are inserted, rows with a stored (date, platform,
         ad_id) replace it. Members and admins ingest. Raw rows are parsed here (parse_rows);
         a PerformanceBatch of this client was parsed already."""
-        if not (isinstance(rows, PerformanceBatch) and rows.client_id == client_id):
-            rows = parse_batch(client_id, rows.rows if isinstance(rows, PerformanceBatch) else rows)
+        if not isinstance(rows, PerformanceBatch):
+            rows = parse_batch(client_id, rows)
+        elif rows.client_id != client_id:
+            raise InvalidInput({"rows": "were parsed for another client"})
         async with self.storage.transaction() as tx:
             require(await role_in(tx, actor, client_id), ClientRole.MEMBER, "ingesting performance data")
             # Batches of one client take turns (the row lock, where the database has one), so the
