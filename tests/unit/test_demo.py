@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,21 +24,11 @@ from catalyst_core.tasks.service import TaskFilters
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    for key in ("CATALYST_DATA_DIR", "CATALYST_DATABASE_URL", "CATALYST_JWT_SECRET", "CATALYST_WORKERS"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CATALYST_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CATALYST_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'catalyst.db'}")
-    monkeypatch.setenv("CATALYST_JWT_SECRET", "demo-test-secret-that-is-long-enough-for-hs256")
-    monkeypatch.setenv("CATALYST_LOG_LEVEL", "WARNING")
+def env(cli_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Production Argon2 costs ~0.35 s a hash here and the demo registers seven people: the CLI's
     # container gets the test hasher (hashes carry their parameters, so logins still verify).
     monkeypatch.setattr(cli, "build_container", fast_container)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield tmp_path
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    return cli_db
 
 
 def fast_container(settings: Settings) -> Container:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,22 +25,6 @@ from catalyst_core.metrics.service import RowFilters
 from catalyst_core.paging import Order, PageRequest, SortSpec
 
 HEADER = "date,platform,campaign_id,campaign_name,adset_id,ad_id,ad_name,spend,impressions,clicks\n"
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A SQLite file of our own, a fixed signing key, quiet logs; the root logger restored after."""
-    for key in ("CATALYST_DATA_DIR", "CATALYST_DATABASE_URL", "CATALYST_JWT_SECRET", "CATALYST_WORKERS"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CATALYST_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CATALYST_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'catalyst.db'}")
-    monkeypatch.setenv("CATALYST_JWT_SECRET", "metrics-import-test-secret-long-enough-for-hs256")
-    monkeypatch.setenv("CATALYST_LOG_LEVEL", "WARNING")
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield tmp_path
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def _in_container(work: Any) -> Any:
@@ -106,10 +88,10 @@ GOOD = (HEADER
         + "2026-01-02,google,c2,Search,s2,a3,Text ad,0.123456,10,1\n")
 
 
-def test_a_good_file_is_stored_and_a_rerun_replaces_it(env: Path,
+def test_a_good_file_is_stored_and_a_rerun_replaces_it(cli_db: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     actor, client_id = make_client()
-    path = write(env / "rows.csv", GOOD)
+    path = write(cli_db / "rows.csv", GOOD)
 
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: inserted 3, updated 0"
@@ -143,10 +125,10 @@ BAD = (HEADER
        + "2026-01-03,google,c2,,s2,a5,,1,10,\n")  # line 10: fine (an empty count is 0)
 
 
-def test_bad_lines_are_named_by_line_and_nothing_is_written(env: Path,
+def test_bad_lines_are_named_by_line_and_nothing_is_written(cli_db: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     actor, client_id = make_client()
-    path = write(env / "bad.csv", BAD)
+    path = write(cli_db / "bad.csv", BAD)
 
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 1
     err = capsys.readouterr().err
@@ -163,9 +145,9 @@ def test_bad_lines_are_named_by_line_and_nothing_is_written(env: Path,
     assert stored(actor, client_id) == []
 
 
-def test_skip_invalid_loads_the_good_lines(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_skip_invalid_loads_the_good_lines(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     actor, client_id = make_client()
-    path = write(env / "bad.csv", BAD)
+    path = write(cli_db / "bad.csv", BAD)
 
     assert run(["metrics", "import", str(path), "--client", str(client_id), "--skip-invalid"]) == 1
     out, err = capsys.readouterr()
@@ -176,7 +158,7 @@ def test_skip_invalid_loads_the_good_lines(env: Path, capsys: pytest.CaptureFixt
     assert {row.ad_id: row.clicks for row in rows}["a5"] == 0
 
 
-def test_line_numbers_hold_across_batches_and_the_list_is_cut(env: Path,
+def test_line_numbers_hold_across_batches_and_the_list_is_cut(cli_db: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     actor, client_id = make_client()
     total = MAX_ROWS_PER_BATCH + 70
@@ -185,7 +167,7 @@ def test_line_numbers_hold_across_batches_and_the_list_is_cut(env: Path,
     for i in range(total):
         clicks = "many" if bad_from <= i < bad_from + SHOWN_BAD_LINES + 10 else "1"
         body.append(f"2026-02-01,tiktok,c,,s,ad{i},,1.5,10,{clicks}\n")
-    path = write(env / "big.csv", HEADER + "".join(body))
+    path = write(cli_db / "big.csv", HEADER + "".join(body))
 
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 1
     err = capsys.readouterr().err
@@ -215,9 +197,9 @@ def test_line_numbers_hold_across_batches_and_the_list_is_cut(env: Path,
      "line 3: is not UTF-8 text"),
 ])
 def test_a_file_that_cannot_be_imported_is_one_error_line(
-        env: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str) -> None:
+        cli_db: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str) -> None:
     actor, client_id = make_client()
-    path = env / "file.csv"
+    path = cli_db / "file.csv"
     path.write_bytes(content)
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 1
     out, err = capsys.readouterr()
@@ -227,12 +209,12 @@ def test_a_file_that_cannot_be_imported_is_one_error_line(
     assert stored(actor, client_id) == []
 
 
-def test_a_missing_file_and_an_unknown_client(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_file_and_an_unknown_client(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, client_id = make_client()
-    assert run(["metrics", "import", str(env / "nowhere.csv"), "--client", str(client_id)]) == 1
-    assert capsys.readouterr().err.strip() == f"error: {env / 'nowhere.csv'}: no such file"
+    assert run(["metrics", "import", str(cli_db / "nowhere.csv"), "--client", str(client_id)]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {cli_db / 'nowhere.csv'}: no such file"
 
-    path = write(env / "rows.csv", GOOD)
+    path = write(cli_db / "rows.csv", GOOD)
     stranger = uuid.UUID(int=12345)
     assert run(["metrics", "import", str(path), "--client", str(stranger)]) == 1
     assert capsys.readouterr().err.strip() == f"error: no client has the id {stranger}"
@@ -243,9 +225,9 @@ def test_a_missing_file_and_an_unknown_client(env: Path, capsys: pytest.CaptureF
     assert "must be a client id" in capsys.readouterr().err
 
 
-def test_a_header_only_file_and_a_byte_order_mark(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_header_only_file_and_a_byte_order_mark(cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     actor, client_id = make_client()
-    path = write(env / "empty.csv", HEADER)
+    path = write(cli_db / "empty.csv", HEADER)
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: inserted 0, updated 0"
 
@@ -263,10 +245,10 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_the_progress_bar_is_drawn_on_a_terminal_only(env: Path, monkeypatch: pytest.MonkeyPatch,
+def test_the_progress_bar_is_drawn_on_a_terminal_only(cli_db: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     _, client_id = make_client()
-    path = write(env / "rows.csv", GOOD)
+    path = write(cli_db / "rows.csv", GOOD)
     terminal = _Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 0
@@ -281,13 +263,13 @@ def test_the_progress_bar_is_drawn_on_a_terminal_only(env: Path, monkeypatch: py
 
 
 def test_a_batch_the_core_refuses_whole_stops_the_import_and_says_what_is_stored(
-        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        cli_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Every line is fine alone, but the second batch would take the client's total spend past
     # what Catalyst can sum exactly (10**12): the first batch stays stored, and the error says so.
     actor, client_id = make_client()
     body = [f"2026-04-01,google,c,,s,first{i},,190000000,1,0\n" for i in range(MAX_ROWS_PER_BATCH)]
     body += [f"2026-04-02,google,c,,s,second{i},,1000000000,1,0\n" for i in range(60)]
-    path = write(env / "huge.csv", HEADER + "".join(body))
+    path = write(cli_db / "huge.csv", HEADER + "".join(body))
 
     assert run(["metrics", "import", str(path), "--client", str(client_id)]) == 1
     out, err = capsys.readouterr()

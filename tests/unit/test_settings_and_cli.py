@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import stat
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,11 +18,7 @@ from catalyst_adapters.security import JwtTokenIssuer
 from catalyst_api import cli
 from catalyst_api.app import create_app
 from catalyst_api.settings import SECRET_FILE, Settings, sqlite_path
-
-ENV_KEYS = ("CATALYST_DATA_DIR", "CATALYST_DATABASE_URL", "CATALYST_JWT_SECRET", "CATALYST_JWT_ALGORITHM",
-            "CATALYST_JWT_LIFETIME_SECONDS", "CATALYST_MAX_BODY_BYTES", "CATALYST_LOG_LEVEL",
-            "CATALYST_WORKERS")
-
+from tests.unit.conftest import ENV_KEYS
 
 # -- Settings -----------------------------------------------------------------------------------------
 
@@ -102,20 +96,6 @@ def test_an_unusable_key_file_is_refused(tmp_path: Path) -> None:
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A data dir of our own, a clean CATALYST_* environment, and the root logger restored after."""
-    for key in ENV_KEYS:
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("CATALYST_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("CATALYST_LOG_LEVEL", "WARNING")
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield tmp_path
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, argv: list[str], stdin: str = "") -> int:
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
