@@ -21,7 +21,7 @@ from catalyst_core.metrics.model import (
     PerformanceQuery,
     PerformanceRow,
 )
-from catalyst_core.metrics.registry import ZERO, Totals
+from catalyst_core.metrics.registry import ZERO, Totals, total
 from catalyst_core.paging import Order, Page, PageRequest
 
 if TYPE_CHECKING:
@@ -100,4 +100,4 @@ class MemoryPerformanceRepo:
                                                      campaign_id=campaign_id), limit)
 
     async def client_totals(self, client_id: ClientId) -> Totals:
-        return sum((r.totals() for r in self._in_range(client_id, None, None)), ZERO)
+        return total(r.totals() for r in self._in_range(client_id, None, None))

@@ -12,7 +12,7 @@ from typing import Any
 from attrs import frozen
 
 from catalyst_core.metrics.model import EntityTotals
-from catalyst_core.metrics.registry import ZERO, Totals
+from catalyst_core.metrics.registry import Totals, total
 
 
 @frozen
@@ -65,7 +65,7 @@ def breakdown_of(entities: Sequence[EntityTotals], limit: int) -> Breakdown:
     campaigns = _grouped(entities, lambda e: (e.platform, e.campaign_id))
     ads = _grouped(entities, lambda e: (e.platform, e.campaign_id, e.adset_id, e.ad_id))
     return Breakdown(
-        totals=sum((e.totals for e in entities), ZERO),
+        totals=total(e.totals for e in entities),
         platforms=[PlatformTotals(e.platform, t) for e, t in _by_spend(platforms, limit)],
         campaigns=[CampaignTotals(e.platform, e.campaign_id, e.campaign_name, t)
                    for e, t in _by_spend(campaigns, limit)],
