@@ -9,6 +9,7 @@ date its text); the driver's own executemany takes them all in one call."""
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Row = Sequence[Any]
+ROWS_PREPARED_ON_THE_LOOP = 256
 _Compiled = tuple[str, Callable[[Row], tuple[Any, ...]]]
 _compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled]] = \
     weakref.WeakKeyDictionary()
@@ -70,4 +72,8 @@ async def execute_many(conn: AsyncConnection, statement: Any, columns: tuple[str
     if not rows:
         return
     sql, parameters = _compile(statement, columns, conn.dialect)
-    await conn.exec_driver_sql(sql, list(map(parameters, rows)))
+    if len(rows) <= ROWS_PREPARED_ON_THE_LOOP:
+        prepared = list(map(parameters, rows))
+    else:  # a few microseconds a row: a batch of thousands is prepared off the event loop
+        prepared = await asyncio.to_thread(lambda: list(map(parameters, rows)))
+    await conn.exec_driver_sql(sql, prepared)

@@ -102,6 +102,7 @@ class PerformanceBatch:
 
     client_id: ClientId
     rows: tuple[PerformanceRow, ...]
+    totals: Totals  # of the rows, summed while parsing (the capacity check needs them)
 
 
 @frozen
@@ -328,7 +329,8 @@ def parse_rows(client_id: ClientId, raw_rows: Sequence[Any]) -> list[Performance
 
 def parse_batch(client_id: ClientId, raw_rows: Sequence[Any]) -> PerformanceBatch:
     """parse_rows, kept as a batch that ingestion accepts without parsing it again."""
-    return PerformanceBatch(client_id, tuple(parse_rows(client_id, raw_rows)))
+    rows = tuple(parse_rows(client_id, raw_rows))
+    return PerformanceBatch(client_id, rows, totals_of(rows))
 
 
 def filter_text(value: str | None) -> str | None:
@@ -342,12 +344,16 @@ def filter_problems(**texts: str | None) -> dict[str, str]:
             if value is not None and "\x00" in value}
 
 
-def check_capacity(stored: Totals, incoming: Sequence[PerformanceRow]) -> None:
+def totals_of(rows: Sequence[PerformanceRow]) -> Totals:
+    """The rows' totals, summed per metric at C speed (money as exact Decimals, then in micros)."""
+    sums = [sum(map(operator.attrgetter(m.name), rows)) for m in BASE_METRICS]
+    return Totals(tuple(int(v * MICROS) if m.unit is Unit.MONEY else v
+                        for m, v in zip(BASE_METRICS, sums, strict=True)), len(rows))
+
+
+def check_capacity(stored: Totals, incoming: Totals | Sequence[PerformanceRow]) -> None:
     """A client's totals must stay small enough for every database to sum them exactly."""
-    # Summed per metric at C speed (money as Decimals, exact), then money into micros once.
-    added = [sum(map(operator.attrgetter(m.name), incoming)) for m in BASE_METRICS]
-    added = [int(v * MICROS) if m.unit is Unit.MONEY else v
-             for m, v in zip(BASE_METRICS, added, strict=True)]
+    added = (incoming if isinstance(incoming, Totals) else totals_of(incoming)).values
     too_large = [
         m.name for m, before, more in zip(BASE_METRICS, stored.values, added, strict=True)
         if before + more > (MAX_CLIENT_MONEY_MICROS if m.unit is Unit.MONEY else MAX_CLIENT_COUNT)

@@ -59,7 +59,7 @@ class MetricsService:
             # Batches of one client take turns (the row lock, where the database has one), so the
             # capacity check and the kept totals see every earlier batch.
             await tx.clients.get(client_id, for_update=True)
-            check_capacity(await tx.performance.client_totals(client_id), rows.rows)
+            check_capacity(await tx.performance.client_totals(client_id), rows.totals)
             return await tx.performance.upsert(client_id, rows.rows)
 
     async def list(self, actor: Actor, client_id: ClientId, filters: RowFilters, page: PageRequest,
