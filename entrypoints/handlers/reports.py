@@ -8,7 +8,7 @@ from catalyst_api.keys import services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.metrics import (
     GrowthQuery,
-    PerformanceQuery,
+    PerformanceReportQuery,
     present_growth,
     present_performance,
 )
@@ -28,7 +28,7 @@ async def get_growth_report(request: web.Request) -> web.Response:
 
 @routes.get("/reports/performance", name="get_performance_report")
 async def get_performance_report(request: web.Request) -> web.Response:
-    q = query(request, PerformanceQuery)
+    q = query(request, PerformanceReportQuery)
     report = await services(request).reports().performance(
         actor(request), ClientId(q.client_id), q.start_date, q.end_date, platform=q.platform,
         campaign_id=q.campaign_id, limit=q.limit)

@@ -33,7 +33,7 @@ class GrowthQuery:
 
 
 @frozen(kw_only=True)
-class PerformanceQuery:
+class PerformanceReportQuery:
     client_id: uuid.UUID
     start_date: date | None = None
     end_date: date | None = None
