@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
 
+import attrs
 from attrs import frozen
 
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
@@ -16,6 +20,38 @@ class Event:
     @property
     def kind(self) -> str:
         return type(self).__name__
+
+    def payload(self) -> dict[str, Any]:
+        """The event's fields as plain JSON values (UUIDs and datetimes as text)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in attrs.fields(type(self))}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, tuple | list | frozenset | set):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+@frozen(kw_only=True)
+class Delivery:
+    """An event waiting in the outbox for a durable notifier: written in the transaction of the
+    change that caused it, removed once delivered. `id` is the delivery's stable identity (a
+    webhook's `webhook-id`), `attempts` how many deliveries failed so far."""
+
+    id: uuid.UUID
+    kind: str
+    payload: Mapping[str, Any]
+    occurred_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
 
 
 @frozen(kw_only=True)
@@ -47,4 +83,28 @@ class CommentAdded(Event):
     comment_id: CommentId
     task_id: TaskId
     client_id: ClientId
+    by: UserId
+
+
+@frozen(kw_only=True)
+class AlertFired(Event):
+    """An alert run found offending entities: `opened` are new instances, `updated` the ones that
+    were still triggered and were seen again."""
+
+    alert_id: uuid.UUID
+    alert_name: str
+    client_id: ClientId
+    opened: tuple[uuid.UUID, ...]
+    updated: tuple[uuid.UUID, ...]
+    by: UserId | None
+
+
+@frozen(kw_only=True)
+class AlertInstanceClosed(Event):
+    """An instance was resolved or dismissed (`status`)."""
+
+    instance_id: uuid.UUID
+    alert_id: uuid.UUID
+    client_id: ClientId
+    status: str
     by: UserId

@@ -72,3 +72,30 @@ class Page(Generic[T]):
     @property
     def total_pages(self) -> int:
         return math.ceil(self.total_items / self.request.limit) if self.total_items else 0
+
+
+MAX_OFFSET = 2**53  # any list fits; larger offsets would only page past the end
+
+
+@frozen
+class OffsetRequest:
+    """`?limit=&offset=` paging (alert instances, lead results): limit 1..1000, offset from 0."""
+
+    limit: int = 50
+    offset: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        problems = {}
+        if not 1 <= self.limit <= MAX_OFFSET_LIMIT:
+            problems["limit"] = f"must be between 1 and {MAX_OFFSET_LIMIT}"
+        if not 0 <= self.offset <= MAX_OFFSET:
+            problems["offset"] = "must be 0 or more"
+        if problems:
+            raise InvalidInput(problems)
+
+
+@frozen
+class OffsetPage(Generic[T]):
+    items: Sequence[T]
+    total_items: int
+    request: OffsetRequest = field(factory=OffsetRequest)

@@ -5,6 +5,7 @@ Adapters do not inherit from these; they fit them. Each port's contract suite li
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
@@ -12,20 +13,23 @@ from typing import Any, Protocol
 
 from attrs import frozen
 
+from catalyst_core.alerts.model import Alert, AlertId, AlertInstance, InstanceId, InstanceQuery
 from catalyst_core.auth.model import IssuedToken, TokenClaims, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
-from catalyst_core.events import Event
+from catalyst_core.events import Delivery, Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.metrics.breakdown import Breakdown
+from catalyst_core.metrics.levels import LevelTotals
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
     IngestResult,
+    Level,
     PerformanceQuery,
     PerformanceRow,
 )
 from catalyst_core.metrics.registry import Totals
-from catalyst_core.paging import Order, Page, PageRequest, SortSpec
+from catalyst_core.paging import OffsetPage, OffsetRequest, Order, Page, PageRequest, SortSpec
 from catalyst_core.tasks.model import Comment, CommentView, Task, TaskQuery
 
 # ---------------------------------------------------------------------------------------------
@@ -122,6 +126,9 @@ class PerformanceRepo(Protocol):
       campaign and ad, at most `limit` lines highest spend first (catalyst_core.metrics.breakdown;
       `breakdown_of(entity_totals(...), limit)` is the definition, adapters with a database
       compute it there).
+    - `level_totals` sums each entity of a level (None: the whole account, one line when the
+      range has rows) over the range: `level_totals_of(entity_totals(...), level)` is the
+      definition (catalyst_core.metrics.levels), ordered by the level's ids.
     - `client_totals` sums every row the client has."""
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult: ...
@@ -134,7 +141,63 @@ class PerformanceRepo(Protocol):
     async def breakdown(self, client_id: ClientId, start: date, end: date, *,
                         platform: str | None = None, campaign_id: str | None = None,
                         limit: int) -> Breakdown: ...
+    async def level_totals(self, client_id: ClientId, start: date, end: date,
+                           level: Level | None) -> list[LevelTotals]: ...
     async def client_totals(self, client_id: ClientId) -> Totals: ...
+
+
+class AlertRepo(Protocol):
+    """Alert configurations. `add`/`add_many` raise NotFound when the client or the creator is not
+    stored; `save` and `delete` raise NotFound for an unknown alert; `delete` removes the alert's
+    instances too. `list` is oldest first (ties by id): one client's alerts, or with `visible_to`
+    those of the clients that user belongs to, or every alert when both are None.
+    Scheduling: `due` lists enabled alerts whose `next_run_at` is at or before `now`, earliest
+    first (ties by id), at most `limit`; `claim` moves one alert's `next_run_at` from `expected`
+    to `next_run_at` and sets `last_run_at` to `now` only if it still is `expected`, answering
+    whether it did. The compare-and-set is atomic, so of any number of schedulers over one
+    database exactly one claims each slot."""
+
+    async def add(self, alert: Alert) -> None: ...
+    async def add_many(self, alerts: Sequence[Alert]) -> None: ...
+    async def get(self, alert_id: AlertId, *, for_update: bool = False) -> Alert | None: ...
+    async def save(self, alert: Alert) -> None: ...
+    async def delete(self, alert_id: AlertId) -> None: ...
+    async def count(self, client_id: ClientId) -> int: ...
+    async def list(self, client_id: ClientId | None, visible_to: UserId | None) -> list[Alert]: ...
+    async def due(self, now: datetime, limit: int) -> list[Alert]: ...
+    async def claim(self, alert_id: AlertId, expected: datetime, next_run_at: datetime,
+                    now: datetime) -> bool: ...
+
+
+class AlertInstanceRepo(Protocol):
+    """Alert instances. At most one `triggered` instance exists per (alert_id, entity_key): `add`
+    raises Conflict for a second (also under concurrency). `save` raises Conflict when the stored
+    version differs from `instance.version` and bumps it on success; NotFound when absent.
+    `get(for_update=True)` locks the instance until the transaction ends where the database can.
+    `triggered` answers the triggered instances of an alert among `entity_keys`, by key.
+    `list` filters by InstanceQuery, newest `triggered_at` first (ties by id, descending)."""
+
+    async def add(self, instance: AlertInstance) -> None: ...
+    async def get(self, instance_id: InstanceId, *, for_update: bool = False) -> AlertInstance | None: ...
+    async def save(self, instance: AlertInstance) -> None: ...
+    async def triggered(self, alert_id: AlertId, entity_keys: Sequence[str]
+                        ) -> dict[str, AlertInstance]: ...
+    async def list(self, query: InstanceQuery, page: OffsetRequest) -> OffsetPage[AlertInstance]: ...
+
+
+class OutboxRepo(Protocol):
+    """Deliveries waiting for a durable notifier (an outbox): `add` writes them with the change
+    that caused them; `due` lists those whose `next_attempt_at` is at or before `now` and that
+    have not failed for good, oldest first (ties by id), at most `limit`; `delivered` removes them;
+    `retry_later` records a failed attempt and when to try again; `give_up` keeps a delivery that
+    failed too often out of `due` (it stays stored for operators)."""
+
+    async def add(self, deliveries: Sequence[Delivery]) -> None: ...
+    async def due(self, now: datetime, limit: int) -> list[Delivery]: ...
+    async def delivered(self, ids: Sequence[uuid.UUID]) -> None: ...
+    async def retry_later(self, delivery_id: uuid.UUID, attempts: int, next_attempt_at: datetime,
+                          error: str) -> None: ...
+    async def give_up(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None: ...
 
 
 class Transaction(Protocol):
@@ -147,6 +210,9 @@ class Transaction(Protocol):
     tasks: TaskRepo
     comments: CommentRepo
     performance: PerformanceRepo
+    alerts: AlertRepo
+    alert_instances: AlertInstanceRepo
+    outbox: OutboxRepo
 
 
 class Storage(Protocol):
@@ -174,7 +240,12 @@ class Clock(Protocol):
 
 class Notifier(Protocol):
     """Delivers events after their transaction committed. Never raises: delivery failures are the
-    adapter's to log or retry, so a committed use case is never reported as failed."""
+    adapter's to log or retry, so a committed use case is never reported as failed.
+    A `durable` notifier must not lose an event to a crash: use cases then also write each event
+    to the transaction's outbox (`Transaction.outbox`) with the change that caused it, and the
+    notifier delivers from there (`notify` only tells it that more is waiting)."""
+
+    durable: bool
 
     async def notify(self, event: Event) -> None: ...
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time
@@ -15,8 +16,11 @@ from typing import Any, TypeVar
 
 import attrs
 
+from catalyst_adapters.memory.alerts import MemoryAlertInstanceRepo, MemoryAlertRepo
+from catalyst_adapters.memory.outbox import MemoryOutboxRepo
 from catalyst_adapters.memory.performance import MemoryPerformanceRepo
 from catalyst_adapters.ordering import name_key
+from catalyst_core.alerts.model import Alert, AlertId, AlertInstance, InstanceId
 from catalyst_core.auth.model import User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
 from catalyst_core.errors import Conflict, NotFound
@@ -39,6 +43,10 @@ class _Tables:
         self.performance: dict[ClientId, dict[tuple[date, str, str], PerformanceRow]] = {}
         # (client, platform, level, entity id) -> (date of the row that named it, name)
         self.performance_names: dict[tuple[ClientId, str, Level, str], tuple[date, str]] = {}
+        self.alerts: dict[AlertId, Alert] = {}
+        self.alert_instances: dict[InstanceId, AlertInstance] = {}
+        # id -> (delivery, attempts so far, last error, failed for good)
+        self.outbox: dict[uuid.UUID, Any] = {}
 
 
 class _Journal:
@@ -341,6 +349,9 @@ class MemoryTransaction:
         self.tasks = MemoryTaskRepo(tables, self.journal)
         self.comments = MemoryCommentRepo(tables, self.journal)
         self.performance = MemoryPerformanceRepo(tables, self.journal)
+        self.alerts = MemoryAlertRepo(tables, self.journal)
+        self.alert_instances = MemoryAlertInstanceRepo(tables, self.journal)
+        self.outbox = MemoryOutboxRepo(tables, self.journal)
 
 
 class MemoryStorage:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.account_repos import SqlClientRepo, SqlMemberRepo, SqlUserRepo
+from catalyst_adapters.sql.alert_repos import SqlAlertInstanceRepo, SqlAlertRepo
 from catalyst_adapters.sql.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     SQLITE_WRITE_OPTION,
@@ -24,11 +25,15 @@ from catalyst_adapters.sql.engine import (
     sqlite_file,
 )
 from catalyst_adapters.sql.inline import InlineConnection
+from catalyst_adapters.sql.outbox_repo import SqlOutboxRepo
 from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
 from catalyst_adapters.sql.tables import (
+    alert_instances,
+    alerts,
     clients,
     comments,
     memberships,
+    outbox,
     performance_days,
     performance_months,
     performance_names,
@@ -53,6 +58,9 @@ class SqlTransaction:
         self.tasks = SqlTaskRepo(conn)
         self.comments = SqlCommentRepo(conn)
         self.performance = SqlPerformanceRepo(conn)
+        self.alerts = SqlAlertRepo(conn)
+        self.alert_instances = SqlAlertInstanceRepo(conn)
+        self.outbox = SqlOutboxRepo(conn)
 
 
 READS_WAIT_FOR_WRITER = 0.05
@@ -172,7 +180,8 @@ class SqlStorage:
     async def reset(self) -> None:
         """Delete every row (tests reuse one database across hypothesis examples)."""
         async with self.transaction() as tx:
-            for table in (performance_names, performance_months, performance_days, performance_rows,
+            for table in (outbox, alert_instances, alerts, performance_names, performance_months,
+                          performance_days, performance_rows,
                           comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 
 from catalyst_adapters.sql.types import UtcDateTime, sort_key_type
@@ -178,4 +179,73 @@ performance_names = Table(
     Column("name", String(MAX_ENTITY_NAME), nullable=False),
     Column("as_of", Date, nullable=False),
     sqlite_with_rowid=False,
+)
+
+
+# -- alerts, their instances, and the outbox (migration 0005) ----------------------------------------
+# A configuration's nested parts (condition, action, frequency) are JSON in their wire form, money
+# and thresholds as decimal text so they stay exact; the scheduler finds due alerts by next_run_at,
+# which is NULL while an alert is disabled.
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("alert_type", String(32), nullable=False),
+    Column("is_enabled", Boolean, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("data_level", String(16), nullable=False),
+    Column("condition", JSON, nullable=False),
+    Column("action", JSON, nullable=False),
+    Column("data_source", String(64), nullable=False),
+    Column("frequency", JSON, nullable=False),
+    Column("created_by", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("next_run_at", UtcDateTime),
+    Column("last_run_at", UtcDateTime),
+    Index(None, "client_id", "created_at", "id"),
+    Index(None, "next_run_at", "id"),
+)
+
+# entity_hash is the SHA-256 of entity_key (hex): the key can be longer than an index entry may be,
+# and at most one triggered instance per alert and entity is enforced by a partial unique index.
+alert_instances = Table(
+    "alert_instances", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("alert_id", Uuid, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("alert_name", String(200), nullable=False),
+    Column("entity_key", Text, nullable=False),
+    Column("entity_hash", String(64), nullable=False),
+    Column("alert_data", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("triggered_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("trigger_count", Integer, nullable=False),
+    Column("task_id", Uuid, ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", Uuid, ForeignKey("users.id")),
+    Column("resolution_notes", Text),
+    Column("version", Integer, nullable=False),
+    Index("uq_alert_instances_triggered_entity", "alert_id", "entity_hash", unique=True,
+          sqlite_where=text("status = 'triggered'"), postgresql_where=text("status = 'triggered'")),
+    Index(None, "client_id", "triggered_at", "id"),
+    Index(None, "alert_id", "triggered_at", "id"),
+    Index(None, "task_id"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("failed_at", UtcDateTime),
+    Index(None, "next_attempt_at", "id"),
 )

@@ -386,3 +386,4 @@ class EntityTotals:
     adset_name: str | None
     ad_name: str | None
     totals: Totals
+

@@ -1,0 +1,1 @@
+"""Alerts: configurations evaluated on the performance data, their instances, and their schedule."""
