@@ -37,7 +37,10 @@ def event_fields(event: Event) -> dict[str, Any]:
 
 
 class LogNotifier:
-    """Logs each event at INFO on the `catalyst.events` logger; never raises."""
+    """Logs each event at INFO on the `catalyst.events` logger; never raises. Not durable: an event
+    whose process dies before it is logged is lost, so use cases need not write it to the outbox."""
+
+    durable = False
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger(EVENT_LOGGER)
@@ -61,9 +64,11 @@ class LogNotifier:
 
 
 class RecordingNotifier:
-    """Keeps every event in `.events`, in order, for tests to inspect."""
+    """Keeps every event in `.events`, in order, for tests to inspect. `durable=True` makes use
+    cases also write each event to the outbox, as they do for a durable notifier (webhooks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.events: list[Event] = []
 
     async def notify(self, event: Event) -> None:

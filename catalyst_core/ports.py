@@ -173,12 +173,21 @@ class AlertInstanceRepo(Protocol):
     """Alert instances. At most one `triggered` instance exists per (alert_id, entity_key): `add`
     raises Conflict for a second (also under concurrency). `save` raises Conflict when the stored
     version differs from `instance.version` and bumps it on success; NotFound when absent.
+    `add_many` is `add` for many at once (one statement where the database allows).
     `get(for_update=True)` locks the instance until the transaction ends where the database can.
     `triggered` answers the triggered instances of an alert among `entity_keys`, by key.
     `list` filters by InstanceQuery, newest `triggered_at` first (ties by id, descending)."""
 
     async def add(self, instance: AlertInstance) -> None: ...
+    async def add_many(self, instances: Sequence[AlertInstance]) -> None: ...
     async def get(self, instance_id: InstanceId, *, for_update: bool = False) -> AlertInstance | None: ...
+    async def save_seen(self, instances: Sequence[AlertInstance]) -> None:
+        """Store `alert_name`, `alert_data`, `last_seen_at` and `trigger_count` of each instance
+        that is still triggered (others are left as they are), bumping their versions; callers
+        hold the alert's lock (`AlertRepo.get(for_update=True)`), so firings of one alert take
+        turns."""
+        ...
+
     async def save(self, instance: AlertInstance) -> None: ...
     async def triggered(self, alert_id: AlertId, entity_keys: Sequence[str]
                         ) -> dict[str, AlertInstance]: ...

@@ -12,12 +12,14 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
-from catalyst_api.handlers import auth, clients, metrics, reports, tasks
+from catalyst_api.handlers import alerts, auth, clients, metrics, reports, tasks
 from catalyst_api.keys import CONTAINER, SETTINGS
 from catalyst_api.middleware import API_PREFIX, api_middleware
+from catalyst_api.scheduler import AlertScheduler
 from catalyst_api.settings import Settings
 
-ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes, metrics.routes, reports.routes)
+ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes, metrics.routes, reports.routes,
+                alerts.routes)
 
 
 @cache
@@ -59,10 +61,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # swagger-ui-py points the page at url_prefix + config_rel_url (/docs/openapi.json); serve it there.
     app.router.add_get("/docs/openapi.json", openapi_json, name="docs_openapi")
 
+    scheduler = AlertScheduler(container.alerts, interval=settings.scheduler_interval_seconds)
+
     async def on_startup(_: web.Application) -> None:
         await start_storage(container)
+        if settings.scheduler:
+            scheduler.start()
 
     async def on_cleanup(_: web.Application) -> None:
+        await scheduler.stop()
         await stop_storage(container)
 
     app.on_startup.append(on_startup)

@@ -20,6 +20,7 @@ from catalyst_api.container import Container, build_container, start_storage, st
 from catalyst_api.demo import ADMIN_EMAIL, Demo, create_demo
 from catalyst_api.metrics_import import ImportFailed, import_csv
 from catalyst_api.middleware import RequestIdFilter
+from catalyst_api.scheduler import run_scheduler
 from catalyst_api.serve import serve
 from catalyst_api.settings import Settings
 from catalyst_core.auth.model import GlobalRole
@@ -63,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="server processes (default: $CATALYST_WORKERS or 1); each uses one core")
 
     commands.add_parser("migrate", help="bring the database schema up to date")
+
+    scheduler = commands.add_parser(
+        "scheduler", help="run due alerts until stopped (beside or instead of the one inside "
+                          "`catalyst serve`; any number may run over one database)")
+    scheduler.add_argument("--once", action="store_true",
+                           help="run one pass over the alerts due now, then exit")
 
     users = commands.add_parser("users", help="manage users").add_subparsers(dest="users_command",
                                                                               required=True)
@@ -130,7 +137,8 @@ def _print_demo(demo: Demo, settings: Settings) -> None:
     print(f"  {demo.users} users, {len(demo.clients)} clients, {tasks} tasks, {rows:,} performance "
           f"rows ({demo.first_day} to {demo.last_day})")
     for c in demo.clients:
-        print(f"  {c.name:<20} {c.id}  {c.members} members, {c.tasks} tasks, {c.rows:,} rows")
+        print(f"  {c.name:<20} {c.id}  {c.members} members, {c.tasks} tasks, {c.rows:,} rows, "
+              f"{c.alert_instances} alert instances")
     print()
     print("Platform admin (the password is shown only now; every demo user, e.g. "
           "maya.patel@demo.catalyst.example, has the same one):")
@@ -165,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(lambda: create_app(settings), host=args.host, port=args.port, workers=workers,
               access_log_format=ACCESS_LOG_FORMAT, access_log=not args.no_access_log)
         return 0
+
+    if args.command == "scheduler":
+        return asyncio.run(_with_container(settings, lambda c: run_scheduler(c, settings,
+                                                                              once=args.once)))
 
     if args.command == "migrate":
         asyncio.run(_with_container(settings, lambda c: asyncio.sleep(0)))

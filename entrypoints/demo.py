@@ -41,6 +41,7 @@ class CreatedClient:
     members: int
     tasks: int
     rows: int
+    alert_instances: int = 0
 
 
 @frozen
@@ -96,7 +97,13 @@ async def create_demo(container: Any, *, days: int = DAYS, seed: int = SEED) -> 
         if batch:
             await metrics.ingest(as_admin, client_id, batch)
             rows += len(batch)
-        made.append(CreatedClient(client_id, plan.name, len(plan.members) + 1, len(plan.tasks), rows))
+        # The default alerts run once now, so their instances show what went bad last week.
+        instances = 0
+        for alert in await container.alerts().list(as_admin, client_id):
+            instances += (await container.alerts().trigger(as_admin, alert.id, client_id)
+                          ).instances_created
+        made.append(CreatedClient(client_id, plan.name, len(plan.members) + 1, len(plan.tasks), rows,
+                                  instances))
     return Demo(created=True, password=password, users=len(users) + 1, clients=tuple(made),
                 first_day=first_day, last_day=last_day)
 

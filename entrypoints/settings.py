@@ -33,6 +33,15 @@ class Settings:
     workers: int = 1  # server processes for `catalyst serve` (SQL storage on a file or PostgreSQL)
     # Worker processes per server process for heavy SQLite reads (reports, text search); 0: threads.
     read_processes: int = 1
+    # The alert scheduler inside `catalyst serve` (CATALYST_SCHEDULER=0 turns it off), and how
+    # often it looks for due alerts.
+    scheduler: bool = True
+    scheduler_interval_seconds: float = 30.0
+    # Webhook deliveries of events (Standard Webhooks); None: events go to the log only.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 15
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +59,12 @@ class Settings:
             log_level=env.get("CATALYST_LOG_LEVEL", "INFO"),
             workers=int(env.get("CATALYST_WORKERS", "1")),
             read_processes=int(env.get("CATALYST_READ_PROCESSES", "1")),
+            scheduler=_flag(env.get("CATALYST_SCHEDULER", "1")),
+            scheduler_interval_seconds=float(env.get("CATALYST_SCHEDULER_INTERVAL_SECONDS", "30")),
+            webhook_url=env.get("CATALYST_WEBHOOK_URL") or None,
+            webhook_secret=env.get("CATALYST_WEBHOOK_SECRET") or None,
+            webhook_timeout_seconds=float(env.get("CATALYST_WEBHOOK_TIMEOUT_SECONDS", "10")),
+            webhook_max_attempts=int(env.get("CATALYST_WEBHOOK_MAX_ATTEMPTS", "15")),
         )
 
     @property
@@ -73,6 +88,15 @@ class Settings:
             # Nothing survives a restart of an in-memory store, so neither need its tokens.
             return evolve(self, jwt_secret=secrets.token_urlsafe(48))
         return evolve(self, jwt_secret=_kept_secret(self.data_dir / SECRET_FILE))
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected 1 or 0 (true or false), not {text!r}")
 
 
 def _kept_secret(path: Path) -> str:

@@ -159,6 +159,8 @@ async def api_factory(storage_factory: Callable[[str], Awaitable[Any]]
     clients: list[TestClient] = []
 
     async def make(kind: str = "memory", **overrides: Any) -> TestClient:
+        # The scheduler runs only in the tests that ask for it (it would race the others' clocks).
+        overrides.setdefault("scheduler", False)
         settings = Settings(database_url="memory", data_dir=Path("unused"), jwt_secret=TEST_SECRET,
                             **overrides)
         container = build_container(settings)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from catalyst_core.errors import NotFound
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.breakdown import Breakdown, breakdown_of
+from catalyst_core.metrics.levels import LevelTotals, level_totals_of
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -98,6 +99,10 @@ class MemoryPerformanceRepo:
                         limit: int) -> Breakdown:
         return breakdown_of(await self.entity_totals(client_id, start, end, platform=platform,
                                                      campaign_id=campaign_id), limit)
+
+    async def level_totals(self, client_id: ClientId, start: date, end: date,
+                           level: Level | None) -> list[LevelTotals]:
+        return level_totals_of(await self.entity_totals(client_id, start, end), level)
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         return total(r.totals() for r in self._in_range(client_id, None, None))

@@ -289,6 +289,9 @@ class MemoryTaskRepo:
             raise NotFound("task not found")
         for comment_id in [c.id for c in self._t.comments.values() if c.task_id == task_id]:
             self._j.pop(self._t.comments, comment_id)
+        # Alert instances outlive their task (SQL: ON DELETE SET NULL, versions untouched).
+        for instance in [i for i in self._t.alert_instances.values() if i.task_id == task_id]:
+            self._j.put(self._t.alert_instances, instance.id, attrs.evolve(instance, task_id=None))
         self._j.pop(self._t.tasks, task_id)
 
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:

@@ -4,7 +4,8 @@ Ingestion (performance_ingest.py) keeps two rollups exact in the same transactio
 client and day, and per month and ad. Reports then read a few thousand rollup rows instead of a
 million raw ones: the growth report reads one row per day; the performance report reads whole
 months from the monthly rollup and only the partial months at the ends of its range from the raw
-rows."""
+rows. Alerts' totals per campaign, ad set or ad (`level_totals`) read the same way, grouped by the
+level at once; the whole account's read the daily rollup."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+import attrs
 from sqlalchemy import (
     BigInteger,
     Integer,
@@ -38,6 +40,7 @@ from catalyst_adapters.sql.tables import (
 )
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.breakdown import Breakdown, CampaignTotals, PlatformTotals
+from catalyst_core.metrics.levels import LEVEL_KEYS, LevelTotals
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -97,6 +100,12 @@ _DAILY = hot(select(performance_days.c.date, *(performance_days.c[n] for n in _S
                     performance_days.c.date.between(bindparam("start"), bindparam("end")))
              .order_by(performance_days.c.date))
 _CLIENT_TOTALS = select(*_SUMS).where(performance_days.c.client_id == bindparam("client_id"))
+# The whole account over a range, from the daily rollup (a row per day, not per ad and day): one
+# line when the range has rows, none otherwise.
+_ACCOUNT_TOTALS = hot(select(*_SUMS)
+                      .where(performance_days.c.client_id == bindparam("client_id"),
+                             performance_days.c.date.between(bindparam("start"), bindparam("end")))
+                      .having(func.sum(performance_days.c.row_count) > 0))
 
 
 @functools.cache
@@ -116,9 +125,13 @@ def _list_statements(shape: tuple[str, ...], order: Order) -> tuple[Any, Any]:
     return hot(rows), hot(select(func.count()).select_from(performance_rows).where(*where))
 
 
-def _per_ad(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
+def _per_ad(months: bool, edges: int, platform: bool, campaign: bool,
+            keys: tuple[str, ...] = _ENTITY) -> Any:
     """Sums per (platform, campaign_id, adset_id, ad_id) over whole months of the monthly rollup
-    (`:month_start`..`:month_end`) and `edges` ranges of raw rows (`:edge<i>_start`..`_end`)."""
+    (`:month_start`..`:month_end`) and `edges` ranges of raw rows (`:edge<i>_start`..`_end`).
+    With coarser `keys` (a prefix of those four), the same rows summed per entity of that level
+    straight away: a group of a level holds a row exactly when one of its ads does, so it equals
+    the per-ad lines summed, without grouping twice."""
     parts = []
 
     def narrowed(table: Any, *where: Any) -> list[Any]:
@@ -140,9 +153,9 @@ def _per_ad(months: bool, edges: int, platform: bool, campaign: bool) -> Any:
             *narrowed(performance_rows,
                       _ROWS.date.between(bindparam(f"edge{i}_start"), bindparam(f"edge{i}_end")))))
     both = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("parts")
-    return (select(*(both.c[name] for name in _ENTITY),
+    return (select(*(both.c[name] for name in keys),
                    *(func.sum(both.c[n]).label(n) for n in _SUMMED))
-            .group_by(*(both.c[name] for name in _ENTITY))
+            .group_by(*(both.c[name] for name in keys))
             # A rollup row emptied by replacements (an ad moved to another campaign) is no group.
             .having(func.sum(both.c.row_count) > 0))
 
@@ -217,6 +230,38 @@ def _breakdown_statement(months: bool, edges: int, platform: bool, campaign: boo
     ).subquery("lines")
     return hot(select(lines).order_by(lines.c.kind, lines.c.spend.desc(),
                                       *(lines.c[name] for name in _ENTITY)))
+
+
+@functools.cache
+def _level_statement(months: bool, edges: int, level: Level) -> Any:
+    """The totals per entity of `level` over the range, with the newest names of that level and
+    those above it, ordered by the level's ids. Columns: the fields of LevelTotals the level has,
+    in their order, then the sums. (The whole account reads the daily rollup: _ACCOUNT_TOTALS.)"""
+    keys = LEVEL_KEYS[level]
+    lines = _per_ad(months, edges, False, False, keys).subquery("lines")
+    named = _LEVELS[:len(keys) - 1]
+    joins, names = _named(lines, named)
+    columns = [lines.c.platform]
+    for (_, id_column), name in zip(named, names, strict=True):
+        columns += [lines.c[id_column], name]
+    return hot(select(*columns, *(lines.c[n] for n in _SUMMED)).select_from(joins)
+               .order_by(*(lines.c[k] for k in keys)))
+
+
+# The fields of LevelTotals each level fills: the first 0, 3, 5 or all 7 (ids, each with its name).
+_LEVEL_WIDTHS: dict[Level | None, int] = {None: 0, Level.CAMPAIGN: 3, Level.ADSET: 5, Level.AD: 7}
+_LEVEL_FIELDS = ("platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
+                 "ad_name")
+assert _LEVEL_FIELDS == tuple(f.name for f in attrs.fields(LevelTotals))[:7]
+
+
+def _level_converter(level: Level | None) -> Callable[[Sequence[Any]], LevelTotals]:
+    width = _LEVEL_WIDTHS[level]
+    missing = (None,) * (len(_LEVEL_FIELDS) - width)
+    return lambda row: LevelTotals(*row[:width], *missing, _totals(row[width:]))
+
+
+_LEVEL_CONVERTERS = {level: _level_converter(level) for level in _LEVEL_WIDTHS}
 
 
 def _split_range(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
@@ -316,6 +361,15 @@ class SqlPerformanceRepo:
                                         _totals(sums)))
         return Breakdown(totals=_totals(totals), platforms=platforms, campaigns=campaigns, ads=ads,
                          counts=dict(zip(("platforms", "campaigns", "ads"), counts, strict=True)))
+
+    async def level_totals(self, client_id: ClientId, start: date, end: date,
+                           level: Level | None) -> list[LevelTotals]:
+        if level is None:
+            return await self._aggregate(_ACCOUNT_TOTALS, {"client_id": client_id, "start": start,
+                                                           "end": end}, _LEVEL_CONVERTERS[None])
+        statement, params = self._ranged(lambda m, e, _p, _c: _level_statement(m, e, level),
+                                         client_id, start, end, None, None)
+        return await self._aggregate(statement, params, _LEVEL_CONVERTERS[level])
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         found = await self._c.execute(_CLIENT_TOTALS, {"client_id": client_id})

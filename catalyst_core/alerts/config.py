@@ -43,6 +43,9 @@ PERFORMANCE_SOURCE = "catalyst.performance"
 LEGACY_SOURCE_PREFIX = "dm_alert.alert_"
 DATA_SOURCES = (PERFORMANCE_SOURCE, *(LEGACY_SOURCE_PREFIX + name for name in METRIC_NAMES))
 MAX_THRESHOLD = Decimal(10) ** 15
+# An alert configured without a frequency runs daily at 05:00 UTC, as the reference's example does
+# in its own time zone.
+DEFAULT_FREQUENCY = {"type": "daily", "time": "05:00", "timezone": "UTC"}
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 _TOP_KEYS = frozenset({"name", "description", "alert_type", "is_enabled", "data_level",
@@ -301,6 +304,8 @@ def parse_config(raw: Any) -> AlertConfig:
     frequency_raw = {**_object(problems, "custom_config.frequency", custom.get("frequency"),
                                _FREQUENCY_KEYS),
                      **_object(problems, "frequency", top.get("frequency"), _FREQUENCY_KEYS)}
+    if "frequency" not in top and "frequency" not in custom:
+        frequency_raw = dict(DEFAULT_FREQUENCY)
     frequency = _frequency(problems, frequency_raw)
     source = problems.take("data_source", lambda r: _data_source(r, condition and condition.field),
                            top.get("data_source"))
@@ -353,6 +358,14 @@ def merged_config(current: AlertConfig, patch: Any) -> AlertConfig:
         new_type = _frequency_type(patch)
         if new_type is not None and new_type != merged["frequency"]["type"]:
             merged["frequency"] = {"timezone": merged["frequency"]["timezone"]}
+    patch = dict(patch)
+    custom = patch.get("custom_config")
+    if isinstance(custom, Mapping) and isinstance(custom.get("frequency"), Mapping) \
+            and isinstance(patch.get("frequency", {}), Mapping):
+        # The list's shape (`custom_config.frequency`) changes the same frequency as `frequency`;
+        # folded in here, or the stored top-level frequency would win over it.
+        patch["custom_config"] = {k: v for k, v in custom.items() if k != "frequency"}
+        patch["frequency"] = {**custom["frequency"], **patch.get("frequency", {})}
     for key, value in patch.items():
         if key in _MERGED and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
@@ -372,7 +385,7 @@ def _frequency_type(patch: Mapping[str, Any]) -> Any:
 def default_configs() -> list[AlertConfig]:
     """The alerts every new client starts with: quiet on tiny budgets (`min_spend`), daily at 05:00
     UTC, recording instances without opening tasks until an admin asks for them."""
-    daily = {"type": "daily", "time": "05:00", "timezone": "UTC"}
+    daily = DEFAULT_FREQUENCY
     specs = [
         ("High CPLPV", "Cost per landing-page view above 5 over the last 7 days",
          "cplpv", "greater_than", "5", "50"),

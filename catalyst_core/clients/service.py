@@ -5,6 +5,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from catalyst_core.access import require, role_in
+from catalyst_core.alerts.service import default_alerts
 from catalyst_core.auth.model import Actor, check_name, normalize_email
 from catalyst_core.changes import UNCHANGED, Unchanged
 from catalyst_core.clients.model import (
@@ -50,6 +51,8 @@ class ClientsService:
         async with self.storage.transaction() as tx:
             await tx.clients.add(client)
             await tx.members.add(Membership(client.id, actor.user_id, ClientRole.ADMIN, now))
+            # Every client starts with the default alerts (high CPLPV, high CPL, low CTR).
+            await tx.alerts.add_many(default_alerts(client.id, actor.user_id, now, self.ids))
         return ClientView(client, ClientRole.ADMIN)
 
     async def get(self, actor: Actor, client_id: ClientId) -> ClientView:

@@ -12,8 +12,9 @@ from catalyst_core.auth.model import Actor, check_name
 from catalyst_core.changes import UNCHANGED
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Forbidden, InvalidInput, NotFound, check_each
-from catalyst_core.events import CommentAdded, Event, TaskAssigned, TaskCancelled, TaskCompleted
+from catalyst_core.events import CommentAdded, TaskAssigned, TaskCancelled, TaskCompleted
 from catalyst_core.ids import ClientId, CommentId, IdFactory, TaskId, UserId
+from catalyst_core.notifications import Publisher
 from catalyst_core.paging import Page, PageRequest, SortSpec
 from catalyst_core.ports import Clock, Notifier, Storage, Transaction
 from catalyst_core.tasks.model import (
@@ -67,7 +68,8 @@ def _text(field: str) -> Callable[[str], str | None]:
 
 class TasksService:
     def __init__(self, storage: Storage, clock: Clock, notifier: Notifier, ids: IdFactory) -> None:
-        self.storage, self.clock, self.notifier, self.ids = storage, clock, notifier, ids
+        self.storage, self.clock, self.ids = storage, clock, ids
+        self.publisher = Publisher(notifier, ids)
 
     # -- tasks -----------------------------------------------------------------------------------
 
@@ -84,13 +86,14 @@ class TasksService:
             related_object_id=related_id, related_object_type=related_type,
             created_at=now, updated_at=now,
         )
+        events = [TaskAssigned(occurred_at=now, task_id=task.id, client_id=task.client_id,
+                               assignees=tuple(assignees), by=actor.user_id)] if assignees else []
         async with self.storage.transaction() as tx:
             require(await role_in(tx, actor, new.client_id), ClientRole.MEMBER, "creating tasks")
             await self._check_members(tx, task.client_id, assignees, "assignees")
             await tx.tasks.add(task)
-        if assignees:
-            await self._notify(TaskAssigned(occurred_at=now, task_id=task.id, client_id=task.client_id,
-                                            assignees=tuple(assignees), by=actor.user_id))
+            await self.publisher.stage(tx, events)
+        await self.publisher.publish(events)
         return task
 
     async def get(self, actor: Actor, task_id: TaskId) -> Task:
@@ -131,9 +134,10 @@ class TasksService:
                 await self._check_members(tx, task.client_id, changes.assignees, "assignees")
             added = task.edit(changes, now=now)
             await tx.tasks.save(task)
-        if added:
-            await self._notify(TaskAssigned(occurred_at=now, task_id=task.id, client_id=task.client_id,
-                                            assignees=tuple(added), by=actor.user_id))
+            events = [TaskAssigned(occurred_at=now, task_id=task.id, client_id=task.client_id,
+                                   assignees=tuple(added), by=actor.user_id)] if added else []
+            await self.publisher.stage(tx, events)
+        await self.publisher.publish(events)
         return task
 
     async def complete(self, actor: Actor, task_id: TaskId, completed_by: UserId | None = None) -> Task:
@@ -168,8 +172,10 @@ class TasksService:
             require(role, ClientRole.MEMBER, "commenting")
             await tx.comments.add(comment)
             view = await tx.comments.view(comment.id)
-        await self._notify(CommentAdded(occurred_at=now, comment_id=comment.id, task_id=task_id,
-                                        client_id=task.client_id, by=actor.user_id))
+            events = [CommentAdded(occurred_at=now, comment_id=comment.id, task_id=task_id,
+                                   client_id=task.client_id, by=actor.user_id)]
+            await self.publisher.stage(tx, events)
+        await self.publisher.publish(events)
         assert view is not None
         return view
 
@@ -207,8 +213,10 @@ class TasksService:
                 await self._check_members(tx, task.client_id, [by], "completed_by")
             task.finish(status, by=by, now=now)
             await tx.tasks.save(task)
-        event_type = TaskCompleted if status is TaskStatus.COMPLETED else TaskCancelled
-        await self._notify(event_type(occurred_at=now, task_id=task.id, client_id=task.client_id, by=by))
+            event_type = TaskCompleted if status is TaskStatus.COMPLETED else TaskCancelled
+            events = [event_type(occurred_at=now, task_id=task.id, client_id=task.client_id, by=by)]
+            await self.publisher.stage(tx, events)
+        await self.publisher.publish(events)
         return task
 
     @staticmethod
@@ -243,6 +251,3 @@ class TasksService:
         strangers = await tx.members.non_members(client_id, user_ids)
         if strangers:
             raise InvalidInput({field: "not members of this client: " + ", ".join(map(str, strangers))})
-
-    async def _notify(self, event: Event) -> None:
-        await self.notifier.notify(event)

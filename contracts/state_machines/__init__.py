@@ -1,9 +1,10 @@
 """Hypothesis state machines that drive the services over real Storages and compare with a plain model.
 
 `AccountsMachine` drives AuthService and ClientsService (users, clients, members, roles);
-`TasksMachine` drives TasksService (tasks, their lifecycle, comments, events). Each example gets a
-fresh storage from the class attribute `storage_factory` (an async callable returning an EMPTY
-Storage) and its own event loop, because rules cannot be async. Bind them like this:
+`TasksMachine` drives TasksService (tasks, their lifecycle, comments, events); `AlertsMachine`
+drives AlertsService (runs, deduplication, resolve and dismiss, the tasks they open and close).
+Each example gets a fresh storage from the class attribute `storage_factory` (an async callable
+returning an EMPTY Storage) and its own event loop, because rules cannot be async. Bind them like this:
 
     Machine = type("AccountsOnX", (AccountsMachine,), {"storage_factory": staticmethod(make_empty)})
     run_state_machine_as_test(Machine, settings=MACHINE_SETTINGS)
@@ -19,6 +20,7 @@ reports exactly what a plain recomputation from the ingested rows gives:
 from __future__ import annotations
 
 from catalyst_contracts.state_machines.accounts import AccountsMachine
+from catalyst_contracts.state_machines.alerts import AlertsMachine
 from catalyst_contracts.state_machines.common import (
     MACHINE_SETTINGS,
     SQL_MACHINE_SETTINGS,
@@ -30,4 +32,5 @@ from catalyst_contracts.state_machines.performance import PERFORMANCE_MACHINE_SE
 from catalyst_contracts.state_machines.tasks import TasksMachine
 
 __all__ = ["MACHINE_SETTINGS", "PERFORMANCE_MACHINE_SETTINGS", "SQL_MACHINE_SETTINGS", "AccountsMachine",
+           "AlertsMachine",
            "PerformanceMachine", "ServiceMachine", "TasksMachine", "machine_settings", "storage_factory"]

@@ -46,6 +46,17 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "ingest_metrics": {403, 404, 422},
     "get_growth_report": {404, 422},
     "get_performance_report": {404, 422},
+    "list_alerts": {404, 422},
+    "create_alert": {403, 404, 409, 422},
+    "get_alert": {404, 422},
+    "update_alert": {403, 404, 422},
+    "delete_alert": {403, 404, 422},
+    "trigger_alert": {403, 404, 422},
+    "test_alert": {403, 404, 422},
+    "list_alert_instances": {404, 422},
+    "get_alert_instance": {404, 422},
+    "resolve_alert_instance": {403, 404, 409, 422},
+    "dismiss_alert_instance": {403, 404, 409, 422},
 }
 
 
@@ -188,7 +199,7 @@ def test_request_bodies_reject_unknown_fields(document: dict[str, Any]) -> None:
 
 
 def test_path_ids_are_uuids(document: dict[str, Any]) -> None:
-    for name in ("client_id", "task_id", "comment_id", "user_id"):
+    for name in ("client_id", "task_id", "comment_id", "user_id", "alert_id", "instance_id"):
         parameter = document["components"]["parameters"][name]
         assert parameter["in"] == "path" and parameter["required"] is True
         assert parameter["schema"] == {"type": "string", "format": "uuid"}
@@ -205,6 +216,9 @@ def test_paging_parameters_follow_the_conventions(document: dict[str, Any]) -> N
         "default": 10,
     }
     assert parameters["order"]["schema"]["enum"] == ["asc", "desc"]
+    assert parameters["offset_limit"]["schema"] == {
+        "type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
+    assert parameters["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
     assert parameters["order"]["schema"]["default"] == "desc"
 
 

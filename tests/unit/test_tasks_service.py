@@ -17,6 +17,7 @@ from catalyst_core.clients.model import Client, ClientRole, Membership
 from catalyst_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from catalyst_core.events import CommentAdded, TaskAssigned, TaskCancelled, TaskCompleted
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId, sequential_ids
+from catalyst_core.notifications import Publisher
 from catalyst_core.paging import Order, PageRequest, SortSpec
 from catalyst_core.tasks.model import NewTask, Priority, TaskChanges, TaskStatus, TaskType
 from catalyst_core.tasks.service import TaskFilters, TasksService
@@ -282,7 +283,7 @@ class StorageCheckingNotifier:
 
 async def test_events_leave_after_commit(w: World) -> None:
     checking = StorageCheckingNotifier(w.storage)
-    w.service.notifier = checking
+    w.service.publisher = Publisher(checking, w.service.ids)  # type: ignore[arg-type]
     task = await w.service.create(actor(MEMBER), NewTask(client_id=C1, name="x", assignees=[OTHER]))
     await w.service.add_comment(actor(OTHER), task.id, "note")
     await w.service.complete(actor(MEMBER), task.id)
