@@ -67,10 +67,15 @@ async def run_scheduler(container: Any, settings: Settings, *, once: bool = Fals
     """`catalyst scheduler`: passes until SIGINT or SIGTERM (or one pass with `once`)."""
     scheduler = AlertScheduler(container.alerts, interval=settings.scheduler_interval_seconds)
     if once:
-        result = await container.alerts().run_due(limit=ALERTS_PER_PASS)
-        print(f"ran {result.ran} due alerts: {result.instances_created} new instances, "
-              f"{result.failed} failed")
-        return 1 if result.failed else 0
+        ran = created = failed = 0
+        while True:  # passes until what was due now has run (a pass takes at most a batch)
+            result = await container.alerts().run_due(limit=ALERTS_PER_PASS)
+            ran, created, failed = ran + result.ran, created + result.instances_created, \
+                failed + result.failed
+            if result.ran < ALERTS_PER_PASS:
+                break
+        print(f"ran {ran} due alerts: {created} new instances, {failed} failed")
+        return 1 if failed else 0
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

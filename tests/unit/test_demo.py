@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from catalyst_adapters.security import PasslibHasher
 from catalyst_api import cli, demo, demo_data
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
 from catalyst_api.settings import Settings
+from catalyst_core.alerts.service import InstanceFilters
 from catalyst_core.auth.model import Actor, GlobalRole
 from catalyst_core.clients.model import ClientRole
-from catalyst_core.paging import PageRequest, SortSpec
+from catalyst_core.paging import OffsetRequest, PageRequest, SortSpec
 from catalyst_core.reports.periods import Period
 from catalyst_core.tasks.model import TaskStatus
 from catalyst_core.tasks.service import TaskFilters
@@ -62,7 +64,13 @@ async def _census(c: Any, password: str) -> dict[str, Any]:
         growth = await c.reports().growth(admin, client_id, first, yesterday, Period.WEEKLY)
         early = await c.reports().performance(admin, client_id, first, first + timedelta(days=13))
         late = await c.reports().performance(admin, client_id, yesterday - timedelta(days=6), yesterday)
+        alerts = await c.alerts().list(admin, client_id)
+        instances = await c.alerts().list_instances(admin, InstanceFilters(client_id=client_id),
+                                                    OffsetRequest(limit=1000))
         found["clients"][view.client.name] = {
+            "alerts": alerts,
+            "cplpv_campaigns": {i.alert_data["campaign_id"] for i in instances.items
+                                if "cplpv" in i.alert_data},
             "roles": sorted(m.role for m in members.items),
             "tasks": tasks.items,
             "growth": growth,
@@ -116,6 +124,10 @@ def test_demo_makes_an_agency_once(env: Path, capsys: pytest.CaptureFixture[str]
                 assert late["ctr"] < 0.8 * early["ctr"]
                 failing.append(campaign_id)
     assert 2 <= len(failing) <= 4
+    # ... and the default alerts, run once by the demo, found their ads.
+    for client in world["clients"].values():
+        assert sorted(a.alert_type for a in client["alerts"] if a.is_default) == ["cpl", "cplpv", "ctr"]
+    assert set(failing) <= set().union(*(c["cplpv_campaigns"] for c in world["clients"].values()))
 
     statuses = {t.status for c in world["clients"].values() for t in c["tasks"]}
     assert statuses == set(TaskStatus)
@@ -150,3 +162,19 @@ def test_the_data_is_deterministic_and_plausible() -> None:
         spend[row["date"].weekday() >= 5].append(float(row["spend"]))
     weekday, weekend = (sum(v) / len(v) for v in (spend[False], spend[True]))
     assert weekend > 1.05 * weekday
+
+
+def test_the_scheduler_command_runs_due_alerts_once(env: Path, capsys: pytest.CaptureFixture[str]
+                                                    ) -> None:
+    """`catalyst scheduler --once` runs what is due, once: right after the demo nothing is (default
+    alerts first run at their next 05:00 UTC); moved into the past, all nine run, then none."""
+    assert cli.main(["demo"]) == 0
+    capsys.readouterr()
+    assert cli.main(["scheduler", "--once"]) == 0
+    assert capsys.readouterr().out.startswith("ran 0 due alerts")
+    with sqlite3.connect(env / "catalyst.db") as db:
+        db.execute("UPDATE alerts SET next_run_at = '2020-01-01 05:00:00.000000'")
+    assert cli.main(["scheduler", "--once"]) == 0
+    assert capsys.readouterr().out.startswith("ran 9 due alerts")
+    assert cli.main(["scheduler", "--once"]) == 0
+    assert capsys.readouterr().out.startswith("ran 0 due alerts")
