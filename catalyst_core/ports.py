@@ -183,7 +183,8 @@ class AlertInstanceRepo(Protocol):
     async def get(self, instance_id: InstanceId, *, for_update: bool = False) -> AlertInstance | None: ...
     async def save_seen(self, instances: Sequence[AlertInstance]) -> None:
         """Store `alert_name`, `alert_data`, `last_seen_at` and `trigger_count` of each instance
-        that is still triggered (others are left as they are), bumping their versions; callers
+        that is still triggered (others are left as they are), bumping their stored versions and
+        those of the given objects (so a later `save` of one in the same transaction holds); callers
         hold the alert's lock (`AlertRepo.get(for_update=True)`), so firings of one alert take
         turns."""
         ...

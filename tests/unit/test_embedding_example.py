@@ -28,3 +28,18 @@ async def test_reports_example_ingests_and_reads_both_reports(capsys):
     assert outcome == {"inserted": 14, "spend": 175, "top_ad": "Banner a"}
     out = capsys.readouterr().out
     assert "stored 14 rows" in out and "2024-03-07: spend 25" in out and "top ad: Banner a" in out
+
+
+async def test_alerts_example_configures_runs_and_resolves(capsys):
+    path = EXAMPLE.with_name("alerts_example.py")
+    spec = importlib.util.spec_from_file_location("alerts_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    outcome = await module.main()
+
+    assert outcome == {"created": 1, "ad": "b", "task": "completed",
+                       "events": ["AlertFired", "TaskAssigned", "AlertInstanceClosed", "TaskCompleted"]}
+    out = capsys.readouterr().out
+    assert "CPLPV over 5: next run 2024-03-09 06:00 UTC" in out
+    assert "1 instance: ad b, CPLPV 12.5 (account 2.272727" in out and "its task is completed" in out
