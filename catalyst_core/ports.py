@@ -19,7 +19,7 @@ from catalyst_core.clients.model import Client, ClientRole, ClientView, Membersh
 from catalyst_core.events import Delivery, Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.metrics.breakdown import Breakdown
-from catalyst_core.metrics.levels import LevelTotals
+from catalyst_core.metrics.levels import LevelFilter, LevelTotals
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -128,7 +128,8 @@ class PerformanceRepo(Protocol):
       compute it there).
     - `level_totals` sums each entity of a level (None: the whole account, one line when the
       range has rows) over the range: `level_totals_of(entity_totals(...), level)` is the
-      definition (catalyst_core.metrics.levels), ordered by the level's ids.
+      definition (catalyst_core.metrics.levels), ordered by the level's ids. With `where`, lines
+      failing that coarse filter may be left out (LevelFilter says how; never one that passes).
     - `client_totals` sums every row the client has."""
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult: ...
@@ -142,7 +143,8 @@ class PerformanceRepo(Protocol):
                         platform: str | None = None, campaign_id: str | None = None,
                         limit: int) -> Breakdown: ...
     async def level_totals(self, client_id: ClientId, start: date, end: date,
-                           level: Level | None) -> list[LevelTotals]: ...
+                           level: Level | None, *, where: LevelFilter | None = None
+                           ) -> list[LevelTotals]: ...
     async def client_totals(self, client_id: ClientId) -> Totals: ...
 
 

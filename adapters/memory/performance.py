@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from catalyst_core.errors import NotFound
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.breakdown import Breakdown, breakdown_of
-from catalyst_core.metrics.levels import LevelTotals, level_totals_of
+from catalyst_core.metrics.levels import LevelFilter, LevelTotals, level_totals_of
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -101,8 +101,10 @@ class MemoryPerformanceRepo:
                                                      campaign_id=campaign_id), limit)
 
     async def level_totals(self, client_id: ClientId, start: date, end: date,
-                           level: Level | None) -> list[LevelTotals]:
-        return level_totals_of(await self.entity_totals(client_id, start, end), level)
+                           level: Level | None, *, where: LevelFilter | None = None
+                           ) -> list[LevelTotals]:
+        lines = level_totals_of(await self.entity_totals(client_id, start, end), level)
+        return lines if where is None else [line for line in lines if where.keeps(line.totals)]
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         return total(r.totals() for r in self._in_range(client_id, None, None))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from catalyst_adapters.sql.bulk import execute_many
 from catalyst_adapters.sql.queries import integrity_error
 from catalyst_adapters.sql.tables import alert_instances, alerts, memberships
 from catalyst_core.alerts.model import (
@@ -199,6 +200,11 @@ def _instance_values(i: AlertInstance) -> dict[str, Any]:
     }
 
 
+_INSERT_INSTANCE = insert(alert_instances)
+_INSTANCE_VALUE_COLUMNS = tuple(c.name for c in alert_instances.c if c.name not in ("id", "version"))
+_INSERT_INSTANCE_COLUMNS = ("id", "version", *_INSTANCE_VALUE_COLUMNS)
+
+
 def _instance(row: Any) -> AlertInstance:
     m = row._mapping
     return AlertInstance(
@@ -237,9 +243,11 @@ class SqlAlertInstanceRepo:
     async def add_many(self, instances: Sequence[AlertInstance]) -> None:
         if not instances:
             return
+        # One prepared statement (bulk.py): a run of an alert opens hundreds of instances at once.
         try:
-            await self._c.execute(insert(alert_instances), [
-                {"id": i.id, "version": i.version, **_instance_values(i)} for i in instances])
+            await execute_many(self._c, _INSERT_INSTANCE, _INSERT_INSTANCE_COLUMNS, [
+                (i.id, i.version, *map(_instance_values(i).__getitem__, _INSTANCE_VALUE_COLUMNS))
+                for i in instances])
         except IntegrityError as e:
             raise integrity_error(e, _DUPLICATE_INSTANCE) from None
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, TypeVar
 
-import attrs
 from sqlalchemy import (
-    BigInteger,
     Integer,
     String,
-    and_,
     bindparam,
     func,
     literal,
@@ -31,16 +28,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalyst_adapters.sql import performance_ingest
 from catalyst_adapters.sql.inline import hot
+from catalyst_adapters.sql.performance_levels import (
+    _ACCOUNT_TOTALS,
+    _LEVEL_CONVERTERS,
+    _filter_params,
+    _filter_shape,
+    _level_statement,
+)
+from catalyst_adapters.sql.performance_statements import (
+    _ENTITY,
+    _LEVELS,
+    _MONEY,
+    _NAMES,
+    _ROW_FIELDS,
+    _ROWS,
+    _SUMMED,
+    _SUMS,
+    _ZERO_LINE,
+    _named,
+    _per_ad,
+    _split_range,
+    _totals,
+)
 from catalyst_adapters.sql.queries import fetch_page
 from catalyst_adapters.sql.tables import (
     performance_days,
-    performance_months,
-    performance_names,
     performance_rows,
 )
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.breakdown import Breakdown, CampaignTotals, PlatformTotals
-from catalyst_core.metrics.levels import LEVEL_KEYS, LevelTotals
+from catalyst_core.metrics.levels import LevelFilter, LevelTotals
 from catalyst_core.metrics.model import (
     DayTotals,
     EntityTotals,
@@ -50,37 +67,12 @@ from catalyst_core.metrics.model import (
     PerformanceRow,
 )
 from catalyst_core.metrics.registry import (
-    BASE_NAMES,
-    MONEY_METRICS,
     Totals,
     money_from_micros,
 )
 from catalyst_core.paging import Order, Page, PageRequest
 
 T = TypeVar("T")
-_ROWS = performance_rows.c
-_ENTITY = ("platform", "campaign_id", "adset_id", "ad_id")
-_SUMMED = ("row_count", *BASE_NAMES)
-_NAMES = ("campaign_name", "adset_name", "ad_name")
-_ZERO_LINE = (0,) * len(_SUMMED)
-_ROW_FIELDS = ("date", "platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
-               "ad_name", *BASE_NAMES)
-assert _ROW_FIELDS == tuple(c.name for c in (_ROWS[n] for n in _ROW_FIELDS))
-_MONEY = frozenset(i for i, name in enumerate(_ROW_FIELDS) if name in MONEY_METRICS)
-
-
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _as_int(value: Any) -> int:
-    return int(value)  # PostgreSQL sums bigints into numeric (Decimal); SQLite into int
-
-
-def _totals(sums: Sequence[Any]) -> Totals:
-    """Totals from (row_count, metric sums...), NULL sums (no rows) as zero."""
-    row_count, *metrics = (0 if v is None else _as_int(v) for v in sums)
-    return Totals(tuple(metrics), row_count)
 
 
 def _entity_totals(row: Sequence[Any]) -> EntityTotals:
@@ -94,18 +86,11 @@ def _performance_row(client_id: ClientId, row: Sequence[Any]) -> PerformanceRow:
 
 # -- statements, built once per dialect --------------------------------------------------------
 
-_SUMS = tuple(func.sum(performance_days.c[n]) for n in ("row_count", *BASE_NAMES))
 _DAILY = hot(select(performance_days.c.date, *(performance_days.c[n] for n in _SUMMED))
              .where(performance_days.c.client_id == bindparam("client_id"),
                     performance_days.c.date.between(bindparam("start"), bindparam("end")))
              .order_by(performance_days.c.date))
 _CLIENT_TOTALS = select(*_SUMS).where(performance_days.c.client_id == bindparam("client_id"))
-# The whole account over a range, from the daily rollup (a row per day, not per ad and day): one
-# line when the range has rows, none otherwise.
-_ACCOUNT_TOTALS = hot(select(*_SUMS)
-                      .where(performance_days.c.client_id == bindparam("client_id"),
-                             performance_days.c.date.between(bindparam("start"), bindparam("end")))
-                      .having(func.sum(performance_days.c.row_count) > 0))
 
 
 @functools.cache
@@ -123,56 +108,6 @@ def _list_statements(shape: tuple[str, ...], order: Order) -> tuple[Any, Any]:
             .order_by(*(k.desc() if order is Order.DESC else k.asc() for k in keys))
             .limit(bindparam("limit")).offset(bindparam("offset")))
     return hot(rows), hot(select(func.count()).select_from(performance_rows).where(*where))
-
-
-def _per_ad(months: bool, edges: int, platform: bool, campaign: bool,
-            keys: tuple[str, ...] = _ENTITY) -> Any:
-    """Sums per (platform, campaign_id, adset_id, ad_id) over whole months of the monthly rollup
-    (`:month_start`..`:month_end`) and `edges` ranges of raw rows (`:edge<i>_start`..`_end`).
-    With coarser `keys` (a prefix of those four), the same rows summed per entity of that level
-    straight away: a group of a level holds a row exactly when one of its ads does, so it equals
-    the per-ad lines summed, without grouping twice."""
-    parts = []
-
-    def narrowed(table: Any, *where: Any) -> list[Any]:
-        conds = [table.c.client_id == bindparam("client_id"), *where]
-        if platform:
-            conds.append(table.c.platform == bindparam("platform"))
-        if campaign:
-            conds.append(table.c.campaign_id == bindparam("campaign_id"))
-        return conds
-
-    entity = lambda table: [table.c[name] for name in _ENTITY]  # noqa: E731
-    if months:
-        m = performance_months
-        parts.append(select(*entity(m), m.c.row_count, *(m.c[n] for n in BASE_NAMES)).where(
-            *narrowed(m, m.c.month.between(bindparam("month_start"), bindparam("month_end")))))
-    for i in range(edges):
-        parts.append(select(*entity(performance_rows), literal(1, BigInteger).label("row_count"),
-                            *(_ROWS[n] for n in BASE_NAMES)).where(
-            *narrowed(performance_rows,
-                      _ROWS.date.between(bindparam(f"edge{i}_start"), bindparam(f"edge{i}_end")))))
-    both = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("parts")
-    return (select(*(both.c[name] for name in keys),
-                   *(func.sum(both.c[n]).label(n) for n in _SUMMED))
-            .group_by(*(both.c[name] for name in keys))
-            # A rollup row emptied by replacements (an ad moved to another campaign) is no group.
-            .having(func.sum(both.c.row_count) > 0))
-
-
-def _named(lines: Any, levels: Sequence[tuple[Level, str]]) -> tuple[Any, list[Any]]:
-    """`lines` joined to the newest name of each level (None where no row carried one)."""
-    joins, names = lines, []
-    for level, id_column in levels:
-        n = performance_names.alias(f"{level.value}_names")
-        joins = joins.outerjoin(n, and_(
-            n.c.client_id == bindparam("client_id"), n.c.platform == lines.c.platform,
-            n.c.level == level.value, n.c.entity_id == lines.c[id_column]))
-        names.append(n.c.name)
-    return joins, names
-
-
-_LEVELS = ((Level.CAMPAIGN, "campaign_id"), (Level.ADSET, "adset_id"), (Level.AD, "ad_id"))
 
 
 @functools.cache
@@ -230,54 +165,6 @@ def _breakdown_statement(months: bool, edges: int, platform: bool, campaign: boo
     ).subquery("lines")
     return hot(select(lines).order_by(lines.c.kind, lines.c.spend.desc(),
                                       *(lines.c[name] for name in _ENTITY)))
-
-
-@functools.cache
-def _level_statement(months: bool, edges: int, level: Level) -> Any:
-    """The totals per entity of `level` over the range, with the newest names of that level and
-    those above it, ordered by the level's ids. Columns: the fields of LevelTotals the level has,
-    in their order, then the sums. (The whole account reads the daily rollup: _ACCOUNT_TOTALS.)"""
-    keys = LEVEL_KEYS[level]
-    lines = _per_ad(months, edges, False, False, keys).subquery("lines")
-    named = _LEVELS[:len(keys) - 1]
-    joins, names = _named(lines, named)
-    columns = [lines.c.platform]
-    for (_, id_column), name in zip(named, names, strict=True):
-        columns += [lines.c[id_column], name]
-    return hot(select(*columns, *(lines.c[n] for n in _SUMMED)).select_from(joins)
-               .order_by(*(lines.c[k] for k in keys)))
-
-
-# The fields of LevelTotals each level fills: the first 0, 3, 5 or all 7 (ids, each with its name).
-_LEVEL_WIDTHS: dict[Level | None, int] = {None: 0, Level.CAMPAIGN: 3, Level.ADSET: 5, Level.AD: 7}
-_LEVEL_FIELDS = ("platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
-                 "ad_name")
-assert _LEVEL_FIELDS == tuple(f.name for f in attrs.fields(LevelTotals))[:7]
-
-
-def _level_converter(level: Level | None) -> Callable[[Sequence[Any]], LevelTotals]:
-    width = _LEVEL_WIDTHS[level]
-    missing = (None,) * (len(_LEVEL_FIELDS) - width)
-    return lambda row: LevelTotals(*row[:width], *missing, _totals(row[width:]))
-
-
-_LEVEL_CONVERTERS = {level: _level_converter(level) for level in _LEVEL_WIDTHS}
-
-
-def _split_range(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
-    """The whole months inside [start, end] (first days of the first and last), and the ranges of
-    days outside them, which are read from raw rows."""
-    first_full = start if start.day == 1 else (_month(start) + timedelta(days=32)).replace(day=1)
-    after_end = end + timedelta(days=1)
-    last_full_end = end if after_end.day == 1 else _month(end) - timedelta(days=1)
-    if first_full > last_full_end:
-        return None, [(start, end)]
-    edges = []
-    if start < first_full:
-        edges.append((start, first_full - timedelta(days=1)))
-    if last_full_end < end:
-        edges.append((last_full_end + timedelta(days=1), end))
-    return (first_full, _month(last_full_end)), edges
 
 
 # -- the repository ---------------------------------------------------------------------------------
@@ -363,13 +250,16 @@ class SqlPerformanceRepo:
                          counts=dict(zip(("platforms", "campaigns", "ads"), counts, strict=True)))
 
     async def level_totals(self, client_id: ClientId, start: date, end: date,
-                           level: Level | None) -> list[LevelTotals]:
-        if level is None:
+                           level: Level | None, *, where: LevelFilter | None = None
+                           ) -> list[LevelTotals]:
+        if level is None:  # one line from the daily rollup: the filter would save nothing
             return await self._aggregate(_ACCOUNT_TOTALS, {"client_id": client_id, "start": start,
                                                            "end": end}, _LEVEL_CONVERTERS[None])
-        statement, params = self._ranged(lambda m, e, _p, _c: _level_statement(m, e, level),
+        shape = _filter_shape(where)
+        statement, params = self._ranged(lambda m, e, _p, _c: _level_statement(m, e, level, shape),
                                          client_id, start, end, None, None)
-        return await self._aggregate(statement, params, _LEVEL_CONVERTERS[level])
+        return await self._aggregate(statement, {**params, **_filter_params(where)},
+                                     _LEVEL_CONVERTERS[level])
 
     async def client_totals(self, client_id: ClientId) -> Totals:
         found = await self._c.execute(_CLIENT_TOTALS, {"client_id": client_id})

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key
+from catalyst_adapters.sql.bulk import execute_many
 from catalyst_adapters.sql.inline import hot, uuid_from_text
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
 from catalyst_adapters.sql.tables import (
@@ -90,6 +91,12 @@ def _task_values(task: Task) -> dict[str, Any]:
         "updated_at": task.updated_at,
     }
 
+
+_INSERT_TASK = insert(tasks)
+# Every column but id and version comes from _task_values, by name.
+_TASK_VALUE_COLUMNS = tuple(c.name for c in tasks.c if c.name not in ("id", "version"))
+_INSERT_TASK_COLUMNS = ("id", "version", *_TASK_VALUE_COLUMNS)
+_INSERT_ASSIGNEE = insert(task_assignees)
 
 _PRIORITY_RANK = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=tasks.c.priority)
 _TASK_SORT: Mapping[str, Any] = {
@@ -218,12 +225,13 @@ class SqlTaskRepo:
     async def add_many(self, new_tasks: Sequence[Task]) -> None:
         if not new_tasks:
             return
+        # One prepared statement each (bulk.py): an alert run opens hundreds of tasks at once.
         try:
-            await self._c.execute(insert(tasks), [
-                {"id": t.id, "version": t.version, **_task_values(t)} for t in new_tasks])
-            links = [{"task_id": t.id, "user_id": a} for t in new_tasks for a in t.assignees]
-            if links:
-                await self._c.execute(insert(task_assignees), links)
+            await execute_many(self._c, _INSERT_TASK, _INSERT_TASK_COLUMNS, [
+                (t.id, t.version, *map(_task_values(t).__getitem__, _TASK_VALUE_COLUMNS))
+                for t in new_tasks])
+            await execute_many(self._c, _INSERT_ASSIGNEE, ("task_id", "user_id"),
+                               [(t.id, a) for t in new_tasks for a in t.assignees])
         except IntegrityError as e:
             raise integrity_error(e, "task already exists") from None
 

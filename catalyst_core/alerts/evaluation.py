@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from attrs import frozen
 
 from catalyst_core.alerts.model import Condition, DataLevel, Operator
-from catalyst_core.metrics.levels import LEVEL_KEYS, LevelTotals
+from catalyst_core.metrics.levels import LEVEL_KEYS, LevelFilter, LevelTotals
 from catalyst_core.metrics.model import Level
 from catalyst_core.metrics.registry import MICROS, Totals, exact, reported, total
 
@@ -108,6 +108,31 @@ def threshold_of(condition: Condition, average: Fraction) -> Fraction | None:
     return a * factor, b * 100 * q
 
 
+# How far the coarse filter handed to storage is widened: far above the error of comparing in
+# floating point (about 1e-15 relative), so it never drops a line that fires exactly.
+FILTER_SLACK = 1e-9
+
+
+def level_filter(condition: Condition, account: Totals) -> LevelFilter | None:
+    """What storage may filter on before handing the level's lines over: the spend floor, and the
+    metric on the side of the threshold that can fire. None when nothing can fire (the threshold
+    is undefined: a percent of an undefined or infinite average)."""
+    threshold = threshold_of(condition, exact(account, condition.field))
+    if threshold is None:
+        return None
+    p, q = _ratio(condition.min_spend)
+    min_spend = -(-p * MICROS // q)  # the smallest whole number of micros at or above it
+    bound = threshold[0] / threshold[1]
+    low, high = bound * (1 - FILTER_SLACK), bound * (1 + FILTER_SLACK)
+    operator = condition.operator
+    if operator in (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUAL,
+                    Operator.PERCENT_ABOVE_AVERAGE):
+        return LevelFilter(min_spend, condition.field, at_least=low)
+    if operator in (Operator.LESS_THAN, Operator.LESS_THAN_OR_EQUAL, Operator.PERCENT_BELOW_AVERAGE):
+        return LevelFilter(min_spend, condition.field, at_most=high)
+    return LevelFilter(min_spend, condition.field, at_least=low, at_most=high)
+
+
 def fires(condition: Condition, metric: Fraction, threshold: Fraction) -> bool:
     sign = _compare(metric, threshold)
     if sign is None:
@@ -132,10 +157,12 @@ def _number(value: Any) -> Any:
 
 
 def evaluate(condition: Condition, level: DataLevel, window: Window,
-             lines: Sequence[LevelTotals]) -> list[Finding]:
+             lines: Sequence[LevelTotals], account: Totals | None = None) -> list[Finding]:
     """The entities among `lines` (the level's totals over the window) that fire, highest spend
-    first (ties by key). The account average is the ratio over every line, considered or not."""
-    account = total(line.totals for line in lines)
+    first (ties by key). The account average is the ratio over the whole account's `totals` in the
+    window: give them when `lines` were filtered; by default, the sum of the lines."""
+    if account is None:
+        account = total(line.totals for line in lines)
     average = exact(account, condition.field)
     threshold = threshold_of(condition, average)
     if threshold is None:

@@ -14,13 +14,20 @@ from attrs import frozen
 from catalyst_core.access import require, role_in
 from catalyst_core.alerts import firing
 from catalyst_core.alerts.config import AlertConfig, default_configs, merged_config, parse_config
-from catalyst_core.alerts.evaluation import Finding, evaluate, storage_level, window_of
+from catalyst_core.alerts.evaluation import (
+    Finding,
+    evaluate,
+    level_filter,
+    storage_level,
+    window_of,
+)
 from catalyst_core.alerts.model import (
     MAX_ALERTS_PER_CLIENT,
     MAX_RESOLUTION_NOTES,
     Alert,
     AlertId,
     AlertInstance,
+    DataLevel,
     InstanceId,
     InstanceQuery,
     InstanceStatus,
@@ -31,6 +38,7 @@ from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Conflict, InvalidInput, NotFound
 from catalyst_core.events import AlertInstanceClosed, Event, TaskCancelled, TaskCompleted
 from catalyst_core.ids import ClientId, IdFactory, UserId
+from catalyst_core.metrics.registry import ZERO
 from catalyst_core.notifications import Publisher
 from catalyst_core.paging import OffsetPage, OffsetRequest
 from catalyst_core.ports import Clock, Notifier, Storage, Transaction
@@ -214,13 +222,25 @@ class AlertsService:
         return SchedulerPass(ran, created, failed)
 
     async def _evaluate(self, alert: Alert, now: datetime) -> list[Finding]:
-        window = window_of(alert.condition, alert.frequency.timezone, now)
+        """The alert's findings now. The account's totals come first (the daily rollup: a few
+        rows); the level's lines then come filtered in storage to the few that could fire (the
+        spend floor and the threshold's side), and are decided exactly here."""
+        window, level = window_of(alert.condition, alert.frequency.timezone, now), alert.data_level
         async with self.storage.transaction(write=False) as tx:
-            lines = await tx.performance.level_totals(alert.client_id, window.start, window.end,
-                                                      storage_level(alert.data_level))
+            accounts = await tx.performance.level_totals(alert.client_id, window.start, window.end,
+                                                         None)
+            account = accounts[0].totals if accounts else ZERO
+            if level is DataLevel.ACCOUNT:
+                lines = accounts
+            else:
+                where = level_filter(alert.condition, account)
+                if where is None:
+                    return []
+                lines = await tx.performance.level_totals(
+                    alert.client_id, window.start, window.end, storage_level(level), where=where)
         if len(lines) <= LINES_EVALUATED_ON_THE_LOOP:
-            return evaluate(alert.condition, alert.data_level, window, lines)
-        return await asyncio.to_thread(evaluate, alert.condition, alert.data_level, window, lines)
+            return evaluate(alert.condition, level, window, lines, account)
+        return await asyncio.to_thread(evaluate, alert.condition, level, window, lines, account)
 
     async def _run(self, alert: Alert, *, now: datetime, by: UserId | None) -> TriggerResult | None:
         findings = await self._evaluate(alert, now)

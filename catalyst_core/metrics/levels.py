@@ -9,7 +9,7 @@ from typing import Any
 from attrs import frozen
 
 from catalyst_core.metrics.model import EntityTotals, Level
-from catalyst_core.metrics.registry import Totals
+from catalyst_core.metrics.registry import Totals, ratio_plan
 
 
 @frozen
@@ -26,6 +26,36 @@ class LevelTotals:
     ad_id: str | None
     ad_name: str | None
     totals: Totals
+
+
+@frozen
+class LevelFilter:
+    """A coarse filter that storage may apply to the lines of `level_totals` before handing them
+    over (so a database sends only the few lines an alert could fire on): keep the lines that spent
+    at least `min_spend` (micros, exact) and whose `metric` is at least `at_least` and at most
+    `at_most` (each optional; x/0 with x > 0 is infinitely high, 0/0 is neither, so it passes
+    neither bound). Storage may compare in floating point and may keep lines that fail it, never
+    drop one that passes: callers widen the bounds by a relative slack far above float error and
+    decide exactly themselves."""
+
+    min_spend: int = 0
+    metric: str | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+
+    def keeps(self, totals: Totals) -> bool:
+        """The filter in Python, as storage applies it (the memory adapter uses this)."""
+        if totals["spend"] < self.min_spend:
+            return False
+        if self.metric is None:
+            return True
+        numerator, n_mult, denominator, d_mult = ratio_plan(self.metric)
+        top = float(totals[numerator]) * n_mult
+        bottom = float(d_mult if denominator is None else totals[denominator] * d_mult)
+        if bottom == 0:  # x/0 is infinitely high; 0/0 is undefined and passes no bound
+            return self.at_most is None and (top > 0 or self.at_least is None)
+        return ((self.at_least is None or top >= self.at_least * bottom)
+                and (self.at_most is None or top <= self.at_most * bottom))
 
 
 # The id fields that identify an entity at each level (None: the whole account).

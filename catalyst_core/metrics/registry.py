@@ -133,6 +133,14 @@ def _plan(name: str) -> tuple[int, int, int | None, int]:
     return _POSITION[top.name], bottom.scale * derived.factor, _POSITION[bottom.name], top.scale
 
 
+def ratio_plan(name: str) -> tuple[str, int, str | None, int]:
+    """How a metric is computed from summed stored values, by name: `(numerator, nm, denominator,
+    dm)` means `sum(numerator) * nm / (sum(denominator) * dm)`, or `sum(numerator) * nm / dm`
+    when `denominator` is None (a base metric). For storage that filters on a metric itself."""
+    n, n_mult, d, d_mult = _plan(name)
+    return BASE_NAMES[n], n_mult, None if d is None else BASE_NAMES[d], d_mult
+
+
 # Worked out once: reports compute every metric of thousands of lines.
 _PLAN = {name: _plan(name) for name in METRIC_NAMES}
 _PLANS = tuple(_PLAN.items())

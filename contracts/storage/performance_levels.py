@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from attrs import evolve
@@ -21,9 +22,9 @@ from catalyst_contracts import strategies as cs
 from catalyst_contracts.storage.helpers import D, Ledger, cuts, put, read, spread, totals_of, upsert
 from catalyst_contracts.strategies import make_client, make_row
 from catalyst_core.ids import ClientId
-from catalyst_core.metrics.levels import LevelTotals, level_totals_of
+from catalyst_core.metrics.levels import LevelFilter, LevelTotals, level_totals_of
 from catalyst_core.metrics.model import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, Level, PerformanceRow
-from catalyst_core.metrics.registry import Totals
+from catalyst_core.metrics.registry import METRIC_NAMES, Totals, ratio_plan
 
 LEVELS: tuple[Level | None, ...] = (None, Level.CAMPAIGN, Level.ADSET, Level.AD)
 # The ids of each level and the levels whose names it carries, written out (not taken from the core).
@@ -275,6 +276,58 @@ class PerformanceLevelsContract:
                 got = await level_totals(storage, client.id, start, end, level)
                 assert got == level_totals_of(ads, level), (start, end, level)
                 assert got == expected(ledger, client.id, start, end, level), (start, end, level)
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                     HealthCheck.differing_executors])
+    @given(data=st.data())
+    async def test_a_level_filter_keeps_every_line_that_passes_it(
+            self, storage: Any, data: st.DataObject) -> None:
+        """Property: with `where`, level_totals hands over a subset of the lines, holding every
+        line that passes the filter by exact arithmetic with its bounds a hair (1e-12) inside."""
+        client = make_client()
+        await put(storage, client)
+        ledger = Ledger()
+        amounts = st.sampled_from([0, 1, 7, 1_000, 10**6, 10**9, 10**15])
+        row = st.builds(
+            lambda day, ad, spend, views, clicks, impressions: make_row(
+                client, date=day, platform="p", campaign_id=f"c{ad % 2}", adset_id="s",
+                ad_id=f"a{ad}", spend=_money(spend), landing_page_views=views, clicks=clicks,
+                impressions=impressions),
+            st.sampled_from([date(2025, 1, d) for d in (1, 2, 3)]), st.integers(0, 5), amounts,
+            amounts, amounts, amounts)
+        batch = data.draw(st.lists(row, max_size=15))
+        await upsert(storage, ledger, client.id,
+                     list({(r.date, r.platform, r.ad_id): r for r in batch}.values()))
+        bound = st.none() | st.sampled_from([0.0, 1e-6, 0.5, 1.0, 7.25, 1e3, 1e9])
+        where = LevelFilter(min_spend=data.draw(st.sampled_from([0, 1, 10**6, 10**9])),
+                            metric=data.draw(st.none() | st.sampled_from(METRIC_NAMES)),
+                            at_least=data.draw(bound), at_most=data.draw(bound))
+        for level in (Level.CAMPAIGN, Level.AD):
+            every = await level_totals(storage, client.id, date(2025, 1, 1), date(2025, 1, 3), level)
+            kept = await read(storage, lambda tx, lv=level: tx.performance.level_totals(
+                client.id, date(2025, 1, 1), date(2025, 1, 3), lv, where=where))
+            assert all(line in every for line in kept)
+            for line in every:
+                if _passes_strictly(where, line.totals):
+                    assert line in kept, (where, line)
+
+
+def _passes_strictly(where: LevelFilter, totals: Totals) -> bool:
+    """LevelFilter by exact arithmetic, its bounds narrowed by a relative 1e-12."""
+    if totals["spend"] < where.min_spend:
+        return False
+    if where.metric is None:
+        return True
+    numerator, n_mult, denominator, d_mult = ratio_plan(where.metric)
+    top = Fraction(totals[numerator] * n_mult)
+    bottom = Fraction(d_mult if denominator is None else totals[denominator] * d_mult)
+    low = None if where.at_least is None else Fraction(where.at_least) * Fraction(1 + 10**-12)
+    high = None if where.at_most is None else Fraction(where.at_most) * Fraction(1 - 10**-12)
+    if bottom == 0:
+        return high is None and (top > 0 or low is None)
+    value = top / bottom
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 __all__ = ["PerformanceLevelsContract", "expected"]

@@ -9,10 +9,10 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalyst_core.alerts.evaluation import Window, entity_key, evaluate, window_of
+from catalyst_core.alerts.evaluation import Window, entity_key, evaluate, level_filter, window_of
 from catalyst_core.alerts.model import Condition, DataLevel, Operator
 from catalyst_core.metrics.levels import LevelTotals
-from catalyst_core.metrics.registry import BASE_NAMES, DERIVED_METRICS, METRIC_NAMES, Totals
+from catalyst_core.metrics.registry import BASE_NAMES, DERIVED_METRICS, METRIC_NAMES, Totals, total
 
 WINDOW = Window(date(2026, 5, 1), date(2026, 5, 7))
 _DERIVED = {m.name: m for m in DERIVED_METRICS}
@@ -84,6 +84,12 @@ def test_an_entity_fires_exactly_when_the_plain_arithmetic_says_so(
         if plain_fires(condition, plain_metric(mine, field), average):
             expected.add(entity_key(DataLevel.AD, line))
     assert found == expected
+    # Storage may filter the lines first (LevelFilter, pushed down into SQL): the same findings.
+    account_totals = total(line.totals for line in lines)
+    where = level_filter(condition, account_totals)
+    kept = [] if where is None else [line for line in lines if where.keeps(line.totals)]
+    assert {f.entity_key for f in evaluate(condition, DataLevel.AD, WINDOW, kept,
+                                           account_totals)} == expected
 
 
 def test_alert_data_names_the_entity_the_metric_and_the_window() -> None:
