@@ -24,6 +24,15 @@ async def role_in(tx: Transaction, actor: Actor, client_id: ClientId) -> ClientR
     return membership.role
 
 
+async def role_over(tx: Transaction, actor: Actor, client_id: ClientId, missing: str) -> ClientRole:
+    """role_in for a resource of the client: NotFound(`missing`) names the resource, not its client,
+    when the actor may not see it (so nobody learns that it exists)."""
+    try:
+        return await role_in(tx, actor, client_id)
+    except NotFound:
+        raise NotFound(missing) from None
+
+
 def require(role: ClientRole, at_least: ClientRole, action: str) -> None:
     if not role.at_least(at_least):
         raise Forbidden(f"{action} needs the {at_least.value} role in this client")

@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import frozen
 
-from catalyst_core.access import require, role_in
+from catalyst_core.access import require, role_in, role_over
 from catalyst_core.alerts import firing
 from catalyst_core.alerts.config import AlertConfig, default_configs, merged_config, parse_config
 from catalyst_core.alerts.evaluation import (
@@ -319,10 +319,7 @@ class AlertsService:
         alert = await tx.alerts.get(alert_id, for_update=for_update)
         if alert is None or (client_id is not None and alert.client_id != client_id):
             raise NotFound("alert not found")
-        try:
-            return alert, await role_in(tx, actor, alert.client_id)
-        except NotFound:
-            raise NotFound("alert not found") from None
+        return alert, await role_over(tx, actor, alert.client_id, "alert not found")
 
     @staticmethod
     async def _visible_instance(tx: Transaction, actor: Actor, instance_id: InstanceId, *,
@@ -330,10 +327,7 @@ class AlertsService:
         instance = await tx.alert_instances.get(instance_id, for_update=for_update)
         if instance is None:
             raise NotFound("alert instance not found")
-        try:
-            return instance, await role_in(tx, actor, instance.client_id)
-        except NotFound:
-            raise NotFound("alert instance not found") from None
+        return instance, await role_over(tx, actor, instance.client_id, "alert instance not found")
 
     @staticmethod
     async def _check_assignees(tx: Transaction, client_id: ClientId, config: AlertConfig) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 
 from attrs import evolve, frozen
 
-from catalyst_core.access import require, role_in
+from catalyst_core.access import require, role_in, role_over
 from catalyst_core.auth.model import Actor, check_name
 from catalyst_core.changes import UNCHANGED
 from catalyst_core.clients.model import ClientRole
@@ -227,10 +227,7 @@ class TasksService:
         task = await tx.tasks.get(task_id, for_update=for_update)
         if task is None:
             raise NotFound("task not found")
-        try:
-            return task, await role_in(tx, actor, task.client_id)
-        except NotFound:
-            raise NotFound("task not found") from None
+        return task, await role_over(tx, actor, task.client_id, "task not found")
 
     async def _visible_comment(self, tx: Transaction, actor: Actor,
                                comment_id: CommentId) -> tuple[Comment, ClientRole]:
