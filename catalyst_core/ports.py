@@ -18,6 +18,13 @@ from catalyst_core.auth.model import IssuedToken, TokenClaims, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
 from catalyst_core.events import Delivery, Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
+from catalyst_core.leads.model import (
+    HistoryEntry,
+    LeadId,
+    LeadQuery,
+    LeadResult,
+    ScoringSettings,
+)
 from catalyst_core.metrics.breakdown import Breakdown
 from catalyst_core.metrics.levels import LevelFilter, LevelTotals
 from catalyst_core.metrics.model import (
@@ -212,6 +219,28 @@ class OutboxRepo(Protocol):
     async def give_up(self, delivery_id: uuid.UUID, attempts: int, error: str) -> None: ...
 
 
+class LeadRepo(Protocol):
+    """Lead scoring settings and results. `settings` is None until a client's are saved;
+    `save_settings` inserts or replaces them. (client_id, email) is unique among results: `add_many`
+    raises Conflict for an email the client already has (or twice in one call) and NotFound for an
+    unknown client. `replace_many` stores each result's new current scoring (by id; NotFound when
+    absent) and appends the superseded scorings to their leads' history. `by_emails` answers the
+    client's results among `emails`, by email. `list` filters by LeadQuery (scores inclusive) and
+    sorts by score, created_at, updated_at (the current scoring's time) or email, ties by id in the
+    same order. `history` is a lead's earlier scorings, newest first."""
+
+    async def settings(self, client_id: ClientId) -> ScoringSettings | None: ...
+    async def save_settings(self, settings: ScoringSettings) -> None: ...
+    async def get(self, lead_id: LeadId) -> LeadResult | None: ...
+    async def by_emails(self, client_id: ClientId, emails: Sequence[str]) -> dict[str, LeadResult]: ...
+    async def add_many(self, results: Sequence[LeadResult]) -> None: ...
+    async def replace_many(self, results: Sequence[LeadResult],
+                           superseded: Sequence[HistoryEntry]) -> None: ...
+    async def list(self, query: LeadQuery, page: OffsetRequest, sort: SortSpec
+                   ) -> OffsetPage[LeadResult]: ...
+    async def history(self, lead_id: LeadId) -> list[HistoryEntry]: ...
+
+
 class Transaction(Protocol):
     """One unit of work. Everything done through it commits together when the `async with` block
     exits normally and is rolled back when it raises; repositories never alias the caller's objects."""
@@ -225,6 +254,7 @@ class Transaction(Protocol):
     alerts: AlertRepo
     alert_instances: AlertInstanceRepo
     outbox: OutboxRepo
+    leads: LeadRepo
 
 
 class Storage(Protocol):
@@ -281,16 +311,19 @@ class TokenIssuer(Protocol):
 
 @frozen
 class ScoreResult:
-    """A lead's score in [0, 1], its component scores, and the factors that moved it most."""
+    """A lead's score in [0, 1], its component scores in [0, 1] by name (`engagement`,
+    `demographic`, `behavioral`), and the factors that moved it most (never empty)."""
 
     score: float
     components: Mapping[str, float]
-    label: str
     explanation: Sequence[str]
 
 
 class Scorer(Protocol):
-    """Scores a lead from its raw data. Pure and fast enough to call inside a request; raises
-    InvalidInput naming the field when the raw data cannot be scored."""
+    """Scores a lead's raw data against the client's settings, at `now` (for recency). Pure,
+    deterministic and fast enough to call inside a request (thousands a batch); unknown keys are
+    ignored; raises InvalidInput naming the field (`raw_data.page_views`) when a known key has a
+    value of the wrong type or range. The label is the core's, from the client's thresholds."""
 
-    def score(self, raw_data: Mapping[str, Any], *, source: str | None = None) -> ScoreResult: ...
+    def score(self, raw_data: Mapping[str, Any], settings: ScoringSettings, *, now: datetime,
+              source: str | None = None) -> ScoreResult: ...

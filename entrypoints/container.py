@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 from catalyst_adapters.clock import SystemClock
 from catalyst_adapters.memory import MemoryStorage
 from catalyst_adapters.notifier import LogNotifier
+from catalyst_adapters.scoring import WeightedScorer
 from catalyst_adapters.security import JwtTokenIssuer, PasslibHasher
 from catalyst_adapters.sql import SqlStorage, create_engine, migrate
 from catalyst_adapters.sqlite_processes import ReadProcesses
@@ -19,6 +20,7 @@ from catalyst_core.alerts.service import AlertsService
 from catalyst_core.auth.service import AuthService
 from catalyst_core.clients.service import ClientsService
 from catalyst_core.ids import random_ids
+from catalyst_core.leads.service import LeadScoringService
 from catalyst_core.metrics.service import MetricsService
 from catalyst_core.reports.service import ReportsService
 from catalyst_core.tasks.service import TasksService
@@ -35,6 +37,8 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Object(random_ids)
     hasher = providers.Singleton(PasslibHasher)
+    # The lead scorer: replace it with `container.scorer.override(...)` (docs/embedding.md).
+    scorer = providers.Singleton(WeightedScorer)
     tokens = providers.Singleton(
         JwtTokenIssuer, secret=config.jwt_secret, algorithm=config.jwt_algorithm,
         lifetime_seconds=config.jwt_lifetime_seconds,
@@ -65,6 +69,7 @@ class Container(containers.DeclarativeContainer):
     metrics = providers.Singleton(MetricsService, storage)
     reports = providers.Singleton(ReportsService, storage, clock)
     alerts = providers.Singleton(AlertsService, storage, clock, notifier, ids)
+    leads = providers.Singleton(LeadScoringService, storage, clock, scorer, ids)
 
 
 def build_container(settings: Settings) -> Container:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import attrs
 
 from catalyst_adapters.memory.alerts import MemoryAlertInstanceRepo, MemoryAlertRepo
+from catalyst_adapters.memory.leads import MemoryLeadRepo
 from catalyst_adapters.memory.outbox import MemoryOutboxRepo
 from catalyst_adapters.memory.performance import MemoryPerformanceRepo
 from catalyst_adapters.ordering import name_key
@@ -47,6 +48,10 @@ class _Tables:
         self.alert_instances: dict[InstanceId, AlertInstance] = {}
         # id -> (delivery, attempts so far, last error, failed for good)
         self.outbox: dict[uuid.UUID, Any] = {}
+        # lead scoring: settings by client, results by id, history entries by id
+        self.lead_settings: dict[ClientId, Any] = {}
+        self.leads: dict[Any, Any] = {}
+        self.lead_history: dict[Any, Any] = {}
 
 
 class _Journal:
@@ -355,6 +360,7 @@ class MemoryTransaction:
         self.alerts = MemoryAlertRepo(tables, self.journal)
         self.alert_instances = MemoryAlertInstanceRepo(tables, self.journal)
         self.outbox = MemoryOutboxRepo(tables, self.journal)
+        self.leads = MemoryLeadRepo(tables, self.journal)
 
 
 class MemoryStorage:

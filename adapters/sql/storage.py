@@ -25,6 +25,7 @@ from catalyst_adapters.sql.engine import (
     sqlite_file,
 )
 from catalyst_adapters.sql.inline import InlineConnection
+from catalyst_adapters.sql.lead_repos import SqlLeadRepo
 from catalyst_adapters.sql.outbox_repo import SqlOutboxRepo
 from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
 from catalyst_adapters.sql.tables import (
@@ -61,6 +62,7 @@ class SqlTransaction:
         self.alerts = SqlAlertRepo(conn)
         self.alert_instances = SqlAlertInstanceRepo(conn)
         self.outbox = SqlOutboxRepo(conn)
+        self.leads = SqlLeadRepo(conn)
 
 
 READS_WAIT_FOR_WRITER = 0.05

@@ -8,13 +8,12 @@ configuration in the same form with the caller's keys merged in, checked as a wh
 from __future__ import annotations
 
 import functools
-import math
 import re
 import uuid
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from attrs import frozen
@@ -36,6 +35,16 @@ from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import UserId
 from catalyst_core.metrics.registry import METRIC_NAMES, is_metric
 from catalyst_core.tasks.model import MAX_ASSIGNEES, Priority, TaskType
+from catalyst_core.validation import (
+    Bad,
+    Problems,
+    boolean,
+    choice,
+    decimal_number,
+    int_between,
+    object_of,
+    text,
+)
 
 # The data Catalyst evaluates alerts on: its own performance data. The reference's
 # `dm_alert.alert_<metric>` names are accepted for the metric they name.
@@ -78,175 +87,77 @@ def timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-class _Problems:
-    """Collects every problem under its dotted path; `take` runs one check and records its failure."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, str] = {}
-
-    def add(self, path: str, message: str) -> None:
-        self.fields.setdefault(path, message)
-
-    def take(self, path: str, check: Callable[[Any], Any], raw: Any, default: Any = None) -> Any:
-        try:
-            return check(raw)
-        except _Bad as e:
-            self.add(path, str(e))
-            return default
-
-
-class _Bad(Exception):
-    pass
-
-
-def _text(max_length: int, *, required: bool) -> Callable[[Any], str | None]:
-    def check(raw: Any) -> str | None:
-        if raw is None:
-            if required:
-                raise _Bad("is required")
-            return None
-        if not isinstance(raw, str):
-            raise _Bad("must be a string")
-        if "\x00" in raw:
-            raise _Bad("must not contain U+0000")
-        text = raw.strip()
-        if required and not text:
-            raise _Bad("must not be empty")
-        if len(text) > max_length:
-            raise _Bad(f"must be at most {max_length} characters")
-        return text if text or required else None
-    return check
-
-
-def _choice(kind: type[Any]) -> Callable[[Any], Any]:
-    def check(raw: Any) -> Any:
-        try:
-            return kind(raw)
-        except ValueError:
-            raise _Bad("must be one of " + ", ".join(m.value for m in kind)) from None
-    return check
+def _threshold(raw: Any) -> Decimal:
+    return decimal_number(raw, MAX_THRESHOLD)
 
 
 def _metric(raw: Any) -> str:
     if not isinstance(raw, str) or not is_metric(raw):
-        raise _Bad("must be a metric of the registry: " + ", ".join(METRIC_NAMES))
+        raise Bad("must be a metric of the registry: " + ", ".join(METRIC_NAMES))
     return raw
-
-
-def _bool(raw: Any) -> bool:
-    if not isinstance(raw, bool):
-        raise _Bad("must be true or false")
-    return raw
-
-
-def _int_between(low: int, high: int) -> Callable[[Any], int]:
-    def check(raw: Any) -> int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-            raise _Bad(f"must be a whole number from {low} to {high}")
-        return raw
-    return check
-
-
-def _number(raw: Any) -> Decimal:
-    """A non-negative finite number, exactly as sent (a JSON number or decimal text)."""
-    if isinstance(raw, bool):
-        raise _Bad("must be a number")
-    try:
-        if isinstance(raw, float):
-            if not math.isfinite(raw):
-                raise _Bad("must be a finite number")
-            value = Decimal(repr(raw))
-        elif isinstance(raw, int | Decimal):
-            value = Decimal(raw)
-        elif isinstance(raw, str):
-            value = Decimal(raw.strip())
-        else:
-            raise _Bad("must be a number")
-    except InvalidOperation:
-        raise _Bad("must be a number") from None
-    if not value.is_finite():
-        raise _Bad("must be a finite number")
-    if value < 0:
-        raise _Bad("must not be negative")
-    if value > MAX_THRESHOLD:
-        raise _Bad(f"must be at most {MAX_THRESHOLD:,}")
-    return value
 
 
 def _clock_time(raw: Any) -> time:
     if not isinstance(raw, str) or not _TIME.match(raw):
-        raise _Bad("must be a time of day as HH:MM (00:00 to 23:59)")
+        raise Bad("must be a time of day as HH:MM (00:00 to 23:59)")
     return time(int(raw[:2]), int(raw[3:]))
 
 
 def _timezone(raw: Any) -> str:
     if not isinstance(raw, str) or raw not in timezones():
-        raise _Bad("must be an IANA time zone name, such as America/Los_Angeles")
+        raise Bad("must be an IANA time zone name, such as America/Los_Angeles")
     return raw
 
 
 def _assignees(raw: Any) -> tuple[UserId, ...]:
     if not isinstance(raw, list):
-        raise _Bad("must be a list of user ids")
+        raise Bad("must be a list of user ids")
     ids: list[UserId] = []
     for item in raw:
         try:
             ids.append(UserId(uuid.UUID(item)))
         except (TypeError, ValueError, AttributeError):
-            raise _Bad("must be a list of user ids") from None
+            raise Bad("must be a list of user ids") from None
     unique = tuple(dict.fromkeys(ids))
     if len(unique) > MAX_ASSIGNEES:
-        raise _Bad(f"at most {MAX_ASSIGNEES} assignees")
+        raise Bad(f"at most {MAX_ASSIGNEES} assignees")
     return unique
 
 
-def _object(problems: _Problems, path: str, raw: Any, keys: frozenset[str]) -> Mapping[str, Any]:
-    """`raw` as a mapping with only known keys (each unknown one is a problem of its own)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        problems.add(path, "must be an object")
-        return {}
-    for key in raw:
-        if key not in keys:
-            problems.add(f"{path}.{key}" if path else str(key), "is not a known field")
-    return raw
-
-
-def _condition(problems: _Problems, raw: Mapping[str, Any], alert_type: str | None) -> Condition | None:
+def _condition(problems: Problems, raw: Mapping[str, Any], alert_type: str | None) -> Condition | None:
     p = "condition_config"
     field = problems.take(f"{p}.field", _metric, raw.get("field", alert_type))
-    operator = problems.take(f"{p}.operator", _choice(Operator), raw.get("operator"))
+    operator = problems.take(f"{p}.operator", choice(Operator), raw.get("operator"))
     value = None
     if "value" not in raw:
         problems.add(f"{p}.value", "is required")
     else:
-        value = problems.take(f"{p}.value", _number, raw["value"])
-    window = problems.take(f"{p}.window_days", _int_between(1, MAX_WINDOW_DAYS),
+        value = problems.take(f"{p}.value", _threshold, raw["value"])
+    window = problems.take(f"{p}.window_days", int_between(1, MAX_WINDOW_DAYS),
                            raw.get("window_days", DEFAULT_WINDOW_DAYS))
-    min_spend = problems.take(f"{p}.min_spend", _number, raw.get("min_spend", 0))
+    min_spend = problems.take(f"{p}.min_spend", _threshold, raw.get("min_spend", 0))
     if None in (field, operator, value, window, min_spend):
         return None
     return Condition(field, operator, value, window, min_spend)
 
 
-def _action(problems: _Problems, raw: Mapping[str, Any]) -> Action | None:
+def _action(problems: Problems, raw: Mapping[str, Any]) -> Action | None:
     p = "action_config"
     defaults = Action()
-    create = problems.take(f"{p}.create_task", _bool, raw.get("create_task", defaults.create_task))
+    create = problems.take(f"{p}.create_task", boolean, raw.get("create_task", defaults.create_task))
     assignees = problems.take(f"{p}.assignees", _assignees, raw.get("assignees", []))
-    task_type = problems.take(f"{p}.task_type", _choice(TaskType),
+    task_type = problems.take(f"{p}.task_type", choice(TaskType),
                               raw.get("task_type", defaults.task_type.value))
-    priority = problems.take(f"{p}.priority", _choice(Priority),
+    priority = problems.take(f"{p}.priority", choice(Priority),
                              raw.get("priority", defaults.priority.value))
     if None in (create, assignees, task_type, priority):
         return None
     return Action(create, assignees, task_type, priority)
 
 
-def _frequency(problems: _Problems, raw: Mapping[str, Any]) -> Frequency | None:
+def _frequency(problems: Problems, raw: Mapping[str, Any]) -> Frequency | None:
     p = "frequency"
-    kind = problems.take(f"{p}.type", _choice(FrequencyType), raw.get("type", "daily"))
+    kind = problems.take(f"{p}.type", choice(FrequencyType), raw.get("type", "daily"))
     timezone = problems.take(f"{p}.timezone", _timezone, raw.get("timezone", "UTC"))
     at, day = time(0, 0), None
     if kind in (FrequencyType.DAILY, FrequencyType.WEEKLY):
@@ -260,7 +171,7 @@ def _frequency(problems: _Problems, raw: Mapping[str, Any]) -> Frequency | None:
         if raw.get("day") is None:
             problems.add(f"{p}.day", "is required for a weekly alert")
         else:
-            day = problems.take(f"{p}.day", _choice(Weekday), raw["day"])
+            day = problems.take(f"{p}.day", choice(Weekday), raw["day"])
     elif raw.get("day") is not None:
         problems.add(f"{p}.day", "only a weekly alert runs on a day of the week")
     if kind is None or timezone is None or at is None or (kind is FrequencyType.WEEKLY and day is None):
@@ -272,38 +183,38 @@ def _data_source(raw: Any, field: str | None) -> str:
     if raw is None:
         return PERFORMANCE_SOURCE
     if not isinstance(raw, str) or raw not in DATA_SOURCES:
-        raise _Bad(f"must be {PERFORMANCE_SOURCE} or {LEGACY_SOURCE_PREFIX}<metric>")
+        raise Bad(f"must be {PERFORMANCE_SOURCE} or {LEGACY_SOURCE_PREFIX}<metric>")
     if raw.startswith(LEGACY_SOURCE_PREFIX) and field is not None \
             and raw != LEGACY_SOURCE_PREFIX + field:
-        raise _Bad(f"{raw} holds another metric than the condition's {field}")
+        raise Bad(f"{raw} holds another metric than the condition's {field}")
     return raw
 
 
 def parse_config(raw: Any) -> AlertConfig:
     """A whole configuration from its wire form; InvalidInput names every bad field."""
-    problems = _Problems()
-    top = _object(problems, "", raw, _TOP_KEYS)
+    problems = Problems()
+    top = object_of(problems, "", raw, _TOP_KEYS)
     if not isinstance(raw, Mapping):
         raise InvalidInput({"body": "must be a JSON object"})
-    name = problems.take("name", _text(MAX_ALERT_NAME, required=True), top.get("name"))
-    description = problems.take("description", _text(MAX_ALERT_DESCRIPTION, required=False),
+    name = problems.take("name", text(MAX_ALERT_NAME, required=True), top.get("name"))
+    description = problems.take("description", text(MAX_ALERT_DESCRIPTION, required=False),
                                 top.get("description"))
     alert_type = problems.take("alert_type", _metric, top.get("alert_type"))
-    is_enabled = problems.take("is_enabled", _bool, top.get("is_enabled", True))
-    level = problems.take("data_level", _choice(DataLevel), top.get("data_level", "ad"))
-    custom = _object(problems, "custom_config", top.get("custom_config"), _CUSTOM_KEYS)
-    condition_raw = dict(_object(problems, "condition_config", top.get("condition_config"),
+    is_enabled = problems.take("is_enabled", boolean, top.get("is_enabled", True))
+    level = problems.take("data_level", choice(DataLevel), top.get("data_level", "ad"))
+    custom = object_of(problems, "custom_config", top.get("custom_config"), _CUSTOM_KEYS)
+    condition_raw = dict(object_of(problems, "condition_config", top.get("condition_config"),
                                  _CONDITION_KEYS))
     if "condition_config" not in top:
         problems.add("condition_config", "is required")
     _apply_thresholds(problems, custom.get("thresholds"), condition_raw,
                       condition_raw.get("field", alert_type))
     condition = _condition(problems, condition_raw, alert_type)
-    action = _action(problems, _object(problems, "action_config", top.get("action_config"),
+    action = _action(problems, object_of(problems, "action_config", top.get("action_config"),
                                        _ACTION_KEYS))
-    frequency_raw = {**_object(problems, "custom_config.frequency", custom.get("frequency"),
+    frequency_raw = {**object_of(problems, "custom_config.frequency", custom.get("frequency"),
                                _FREQUENCY_KEYS),
-                     **_object(problems, "frequency", top.get("frequency"), _FREQUENCY_KEYS)}
+                     **object_of(problems, "frequency", top.get("frequency"), _FREQUENCY_KEYS)}
     if "frequency" not in top and "frequency" not in custom:
         frequency_raw = dict(DEFAULT_FREQUENCY)
     frequency = _frequency(problems, frequency_raw)
@@ -315,7 +226,7 @@ def parse_config(raw: Any) -> AlertConfig:
                        frequency)
 
 
-def _apply_thresholds(problems: _Problems, raw: Any, condition: dict[str, Any], field: Any) -> None:
+def _apply_thresholds(problems: Problems, raw: Any, condition: dict[str, Any], field: Any) -> None:
     """`custom_config.thresholds` ({metric: value}, as lists show it) sets the condition's value."""
     if raw is None:
         return
