@@ -223,11 +223,13 @@ class LeadRepo(Protocol):
     """Lead scoring settings and results. `settings` is None until a client's are saved;
     `save_settings` inserts or replaces them. (client_id, email) is unique among results: `add_many`
     raises Conflict for an email the client already has (or twice in one call) and NotFound for an
-    unknown client. `replace_many` stores each result's new current scoring (by id; NotFound when
-    absent) and appends the superseded scorings to their leads' history. `by_emails` answers the
+    unknown client. `replace_many` stores each result's new current scoring and `scored_count` (by
+    id; NotFound when absent; id, client, email and created_at never change) and appends the
+    superseded scorings to their leads' history. `by_emails` answers the
     client's results among `emails`, by email. `list` filters by LeadQuery (scores inclusive) and
     sorts by score, created_at, updated_at (the current scoring's time) or email, ties by id in the
-    same order. `history` is a lead's earlier scorings, newest first."""
+    same order. `history` is a lead's earlier scorings, newest first (ties by id, descending: the
+    scorings of one email repeated in one batch share their time)."""
 
     async def settings(self, client_id: ClientId) -> ScoringSettings | None: ...
     async def save_settings(self, settings: ScoringSettings) -> None: ...

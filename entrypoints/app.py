@@ -12,14 +12,14 @@ from aiohttp import web
 from swagger_ui import api_doc
 
 from catalyst_api.container import Container, build_container, start_storage, stop_storage
-from catalyst_api.handlers import alerts, auth, clients, metrics, reports, tasks
+from catalyst_api.handlers import alerts, auth, clients, leads, metrics, reports, tasks
 from catalyst_api.keys import CONTAINER, SETTINGS
 from catalyst_api.middleware import API_PREFIX, api_middleware
 from catalyst_api.scheduler import AlertScheduler
 from catalyst_api.settings import Settings
 
 ROUTE_TABLES = (auth.routes, clients.routes, tasks.routes, metrics.routes, reports.routes,
-                alerts.routes)
+                alerts.routes, leads.routes)
 
 
 @cache

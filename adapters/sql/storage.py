@@ -33,6 +33,9 @@ from catalyst_adapters.sql.tables import (
     alerts,
     clients,
     comments,
+    lead_history,
+    lead_results,
+    lead_settings,
     memberships,
     outbox,
     performance_days,
@@ -182,8 +185,8 @@ class SqlStorage:
     async def reset(self) -> None:
         """Delete every row (tests reuse one database across hypothesis examples)."""
         async with self.transaction() as tx:
-            for table in (outbox, alert_instances, alerts, performance_names, performance_months,
-                          performance_days, performance_rows,
+            for table in (lead_history, lead_results, lead_settings, outbox, alert_instances, alerts,
+                          performance_names, performance_months, performance_days, performance_rows,
                           comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
     Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -15,11 +18,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
 
 from catalyst_adapters.sql.types import UtcDateTime, sort_key_type
+from catalyst_core.auth.model import MAX_EMAIL_LENGTH
+from catalyst_core.leads.model import COMPONENTS, MAX_SOURCE
 from catalyst_core.metrics.model import MAX_ENTITY_ID, MAX_ENTITY_NAME, MAX_PLATFORM
 from catalyst_core.metrics.registry import BASE_NAMES
 
@@ -248,4 +254,53 @@ outbox = Table(
     Column("last_error", Text),
     Column("failed_at", UtcDateTime),
     Index(None, "next_attempt_at", "id"),
+)
+
+
+# -- lead scoring (migration 0006) -------------------------------------------------------------------
+# Scores are doubles, exact on both databases; a scoring's explanation and raw data are JSON as the
+# caller gave them. Emails and sources compare code point by code point, as the in-memory adapter does.
+
+lead_settings = Table(
+    "lead_settings", metadata,
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("weights", JSON, nullable=False),
+    Column("ideal_customer", JSON, nullable=False),
+    Column("thresholds", JSON, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("updated_by", Uuid, ForeignKey("users.id")),
+)
+
+
+def _scoring_columns() -> list[Column[Any]]:
+    """A scoring: the current one of a result, or an earlier one in its history."""
+    return [Column("score", Double, nullable=False),
+            *(Column(name, Double, nullable=False) for name in COMPONENTS),
+            Column("label", String(8), nullable=False),
+            Column("explanation", JSON, nullable=False),
+            Column("raw_data", JSON, nullable=False),
+            Column("source", sort_key_type(MAX_SOURCE)),
+            Column("scored_at", UtcDateTime, nullable=False)]
+
+
+lead_results = Table(
+    "lead_results", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("email", sort_key_type(MAX_EMAIL_LENGTH), nullable=False),
+    *_scoring_columns(),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("scored_count", Integer, nullable=False),
+    UniqueConstraint("client_id", "email"),  # also serves by_emails and the list sorted by email
+    Index(None, "client_id", "score", "id"),
+    Index(None, "client_id", "scored_at", "id"),
+    Index(None, "client_id", "created_at", "id"),
+)
+
+lead_history = Table(
+    "lead_history", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("lead_id", Uuid, ForeignKey("lead_results.id", ondelete="CASCADE"), nullable=False),
+    *_scoring_columns(),
+    Index(None, "lead_id", "scored_at", "id"),
 )

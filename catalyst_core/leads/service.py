@@ -62,17 +62,28 @@ def _raw_data(raw: Any, path: str, problems: dict[str, str]) -> dict[str, Any] |
         problems[path] = "must be a JSON object"
         return None
     try:
-        size = len(json.dumps(raw, ensure_ascii=False, allow_nan=False).encode())
+        text = json.dumps(raw, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         problems[path] = "must hold JSON values only (finite numbers)"
         return None
-    if size > MAX_RAW_DATA_BYTES:
+    if len(text.encode()) > MAX_RAW_DATA_BYTES:
         problems[path] = f"must be at most {MAX_RAW_DATA_BYTES} bytes of JSON"
         return None
-    if "\x00" in json.dumps(raw):
+    # PostgreSQL cannot store U+0000 in text or JSON (memory and SQLite would): refused everywhere.
+    if _holds_nul(raw):
         problems[path] = "must not contain U+0000"
         return None
     return raw
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_holds_nul, value))
+    return False
 
 
 class LeadScoringService:
@@ -128,7 +139,8 @@ class LeadScoringService:
             done = []
             for i, lead in enumerate(leads):
                 try:
-                    email = normalize_email(lead.email) if isinstance(lead.email, str) else None
+                    email = normalize_email(lead.email) if isinstance(lead.email, str) \
+                        and "\x00" not in lead.email else None
                     if email is None:
                         problems[path(i, "email")] = "must be an email address"
                 except InvalidInput as e:
@@ -185,8 +197,9 @@ class LeadScoringService:
 
     async def list(self, actor: Actor, filters: LeadFilters, page: OffsetRequest,
                    sort: SortSpec) -> OffsetPage[LeadResult]:
-        sort = sort.checked(LEAD_SORT_FIELDS)
-        problems = {}
+        problems: dict[str, str] = {}
+        if sort.field not in LEAD_SORT_FIELDS:
+            problems["sort"] = "must be one of " + ", ".join(LEAD_SORT_FIELDS)
         for name in ("min_score", "max_score"):
             value = getattr(filters, name)
             if value is not None and not 0 <= value <= 1:

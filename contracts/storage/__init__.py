@@ -1,9 +1,9 @@
 """The Storage port's contract suite: every Storage adapter must pass it.
 
 One module per aggregate (`accounts`, `tasks`, `performance`, `alerts`, `alert_instances`,
-`outbox`) and one for what transactions promise across them (`transactions`); `StorageContract`
-combines them all. Bind it with a subclass and an async fixture named `storage` that yields an
-EMPTY storage:
+`outbox`, `leads` and `lead_lists`) and one for what transactions promise across them
+(`transactions`); `StorageContract` combines them all. Bind it with a subclass and an async
+fixture named `storage` that yields an EMPTY storage:
 
     class TestMyStorage(StorageContract):
         @pytest.fixture
@@ -21,6 +21,8 @@ from catalyst_contracts.storage.accounts import AccountsContract
 from catalyst_contracts.storage.alert_instances import AlertInstancesContract
 from catalyst_contracts.storage.alerts import AlertsContract
 from catalyst_contracts.storage.helpers import TaskWorld, every_page, ordered, put, read, task_matches
+from catalyst_contracts.storage.lead_lists import LeadListsContract
+from catalyst_contracts.storage.leads import LeadsContract
 from catalyst_contracts.storage.outbox import OutboxContract
 from catalyst_contracts.storage.performance import PerformanceContract
 from catalyst_contracts.storage.performance_levels import PerformanceLevelsContract
@@ -29,10 +31,12 @@ from catalyst_contracts.storage.transactions import TransactionsContract
 
 
 class StorageContract(TransactionsContract, AccountsContract, TasksContract, PerformanceContract,
-                      PerformanceLevelsContract, OutboxContract, AlertsContract, AlertInstancesContract):
+                      PerformanceLevelsContract, OutboxContract, AlertsContract, AlertInstancesContract,
+                      LeadsContract, LeadListsContract):
     """The Storage port's semantics (catalyst_core.ports). Needs an async fixture `storage`."""
 
 
-__all__ = ["AccountsContract", "AlertInstancesContract", "AlertsContract", "OutboxContract",
-           "PerformanceContract", "PerformanceLevelsContract", "StorageContract", "TaskWorld",
-           "TasksContract", "TransactionsContract", "every_page", "ordered", "put", "read", "task_matches"]
+__all__ = ["AccountsContract", "AlertInstancesContract", "AlertsContract", "LeadListsContract",
+           "LeadsContract", "OutboxContract", "PerformanceContract", "PerformanceLevelsContract",
+           "StorageContract", "TaskWorld", "TasksContract", "TransactionsContract", "every_page",
+           "ordered", "put", "read", "task_matches"]

@@ -43,3 +43,15 @@ async def test_alerts_example_configures_runs_and_resolves(capsys):
     out = capsys.readouterr().out
     assert "CPLPV over 5: next run 2024-03-09 06:00 UTC" in out
     assert "1 instance: ad b, CPLPV 12.5 (account 2.272727" in out and "its task is completed" in out
+
+
+async def test_scorer_example_swaps_the_scorer_through_the_container(capsys):
+    path = EXAMPLE.with_name("scorer_example.py")
+    spec = importlib.util.spec_from_file_location("scorer_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    outcome = await module.main()
+
+    assert outcome == {"score": 0.75, "label": "hot"}
+    assert "buyer@shop.example: 0.75 (hot), expected deal of 30,000" in capsys.readouterr().out

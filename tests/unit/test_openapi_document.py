@@ -57,6 +57,13 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "get_alert_instance": {404, 422},
     "resolve_alert_instance": {403, 404, 409, 422},
     "dismiss_alert_instance": {403, 404, 409, 422},
+    "get_lead_settings": {404, 422},
+    "update_lead_settings": {403, 404, 422},
+    "score_lead": {403, 404, 422},
+    "score_lead_batch": {403, 404, 422},
+    "list_lead_results": {404, 422},
+    "get_lead_result": {404, 422},
+    "list_lead_history": {404, 422},
 }
 
 
@@ -199,7 +206,8 @@ def test_request_bodies_reject_unknown_fields(document: dict[str, Any]) -> None:
 
 
 def test_path_ids_are_uuids(document: dict[str, Any]) -> None:
-    for name in ("client_id", "task_id", "comment_id", "user_id", "alert_id", "instance_id"):
+    for name in ("client_id", "task_id", "comment_id", "user_id", "alert_id", "instance_id",
+                 "lead_id"):
         parameter = document["components"]["parameters"][name]
         assert parameter["in"] == "path" and parameter["required"] is True
         assert parameter["schema"] == {"type": "string", "format": "uuid"}
@@ -219,6 +227,8 @@ def test_paging_parameters_follow_the_conventions(document: dict[str, Any]) -> N
     assert parameters["offset_limit"]["schema"] == {
         "type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
     assert parameters["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
+    assert parameters["lead_limit"]["schema"] == {
+        "type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
     assert parameters["order"]["schema"]["default"] == "desc"
 
 
