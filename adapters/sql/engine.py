@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
@@ -23,9 +25,27 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_READER_BUSY_TIMEOUT_MS = READER_BUSY_TIMEOUT_MS
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' text, by orjson (several times faster than the standard library on a batch of
+    leads' raw data); what orjson cannot write (integers past 64 bits) falls back to `json`."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def json_loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # integers past 64 bits, written by the fallback above
+        return json.loads(text)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url` (sqlite+aiosqlite:///path or postgresql+asyncpg://...)."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", json_dumps)
+    kwargs.setdefault("json_deserializer", json_loads)
     if parsed.get_backend_name() == "sqlite":
         if parsed.get_driver_name() == "aiosqlite" and sqlite_driver.available():
             kwargs.setdefault("module", sqlite_driver.dbapi())
@@ -118,6 +138,7 @@ def create_sqlite_reader(url: URL) -> Engine | None:
         url.set(drivername="sqlite+pysqlite"),
         # Heavy reads (text search) run on a worker thread, so a connection may change threads.
         connect_args={"timeout": SQLITE_READER_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        json_serializer=json_dumps, json_deserializer=json_loads,
     )
 
     @event.listens_for(reader, "connect")
