@@ -208,6 +208,33 @@ class _Compiled:
         self.texts: list[dict[Any, str]] = [{} for _ in range(12)]
 
 
+def _count(v: Any, key: str, bad: dict[str, str]) -> float:
+    """A whole number of times (absent: 0); a bad value is named in `bad` and counts 0. The common
+    case (a plain int in range) is tested first: it is most of what a batch holds."""
+    if v is None:
+        return 0
+    if v.__class__ is int and 0 <= v < _BIG_INT:
+        return v  # type: ignore[no-any-return]
+    whole = _whole(v)
+    if whole is None:
+        bad[key] = _WHOLE
+        return 0
+    return whole
+
+
+def _seconds(v: Any, key: str, bad: dict[str, str]) -> float:
+    """A non-negative amount (absent: 0); a bad value is named in `bad` and counts 0."""
+    if v is None:
+        return 0
+    if (v.__class__ is float or v.__class__ is int) and 0 <= v < _BIG:
+        return v  # type: ignore[no-any-return]
+    amount = _amount(v)
+    if amount is None:
+        bad[key] = _AMOUNT
+        return 0
+    return amount
+
+
 class WeightedScorer:
     """The default Scorer: a transparent weighted model (the module's docstring is its spec).
     Pure, deterministic, thread-safe; no constructor arguments. It remembers the last settings
@@ -264,48 +291,12 @@ class WeightedScorer:
         bad: dict[str, str] = {}
 
         # -- read and check the known keys (the common case inline; the rest in _whole/_amount) ---
-        v = get("page_views")
-        if v is None:
-            page_views: float = 0
-        elif v.__class__ is int and 0 <= v < _BIG_INT:
-            page_views = v
-        elif (page_views := _whole(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.page_views"], page_views = _WHOLE, 0
-        v = get("time_on_site")
-        if v is None:
-            time_on_site: float = 0
-        elif (v.__class__ is float or v.__class__ is int) and 0 <= v < _BIG:
-            time_on_site = v
-        elif (time_on_site := _amount(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.time_on_site"], time_on_site = _AMOUNT, 0
-        v = get("form_submissions")
-        if v is None:
-            forms: float = 0
-        elif v.__class__ is int and 0 <= v < _BIG_INT:
-            forms = v
-        elif (forms := _whole(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.form_submissions"], forms = _WHOLE, 0
-        v = get("email_opens")
-        if v is None:
-            opens: float = 0
-        elif v.__class__ is int and 0 <= v < _BIG_INT:
-            opens = v
-        elif (opens := _whole(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.email_opens"], opens = _WHOLE, 0
-        v = get("email_clicks")
-        if v is None:
-            clicks: float = 0
-        elif v.__class__ is int and 0 <= v < _BIG_INT:
-            clicks = v
-        elif (clicks := _whole(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.email_clicks"], clicks = _WHOLE, 0
-        v = get("pricing_page_views")
-        if v is None:
-            pricing: float = 0
-        elif v.__class__ is int and 0 <= v < _BIG_INT:
-            pricing = v
-        elif (pricing := _whole(v)) is None:  # type: ignore[assignment]
-            bad["raw_data.pricing_page_views"], pricing = _WHOLE, 0
+        page_views = _count(get("page_views"), "raw_data.page_views", bad)
+        time_on_site = _seconds(get("time_on_site"), "raw_data.time_on_site", bad)
+        forms = _count(get("form_submissions"), "raw_data.form_submissions", bad)
+        opens = _count(get("email_opens"), "raw_data.email_opens", bad)
+        clicks = _count(get("email_clicks"), "raw_data.email_clicks", bad)
+        pricing = _count(get("pricing_page_views"), "raw_data.pricing_page_views", bad)
         demo = get("demo_requested")
         if demo is not None and demo is not True and demo is not False:
             bad["raw_data.demo_requested"], demo = _BOOL, None

@@ -95,3 +95,29 @@ async def team(client: TestClient) -> tuple[Caller, Caller, str]:
     client_id = await new_client(alice)
     await add_member(alice, client_id, bob)
     return alice, bob, client_id
+
+
+class Cast:
+    """A client's admin, member and viewer, an outsider (admin of a client of their own), and a
+    platform admin: who the permission tests call as."""
+
+    admin: Caller
+    member: Caller
+    viewer: Caller
+    outsider: Caller
+    platform: Caller
+    client: str
+    elsewhere: str  # the outsider's client
+
+
+async def cast(client: TestClient, into: Cast | None = None) -> Cast:
+    """Register the cast (into `into`, a subclass with more fields, when given)."""
+    c = into if into is not None else Cast()
+    c.admin, c.member = await register(client, "Admin"), await register(client, "Member")
+    c.viewer, c.outsider = await register(client, "Viewer"), await register(client, "Outsider")
+    c.platform = await make_admin(client)
+    c.client = await new_client(c.admin)
+    await add_member(c.admin, c.client, c.member)
+    await add_member(c.admin, c.client, c.viewer, role="viewer")
+    c.elsewhere = await new_client(c.outsider, "Elsewhere")
+    return c

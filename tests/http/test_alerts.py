@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from catalyst_adapters.clock import FrozenClock
-from tests.helpers import API, Caller, add_member, make_admin, new_client, register, team
+from tests.helpers import API, Caller, cast, new_client, register, team
 
 # The frozen clock says 2024-03-01 09:00 UTC (a Friday; tests/helpers.py START).
 NOW = "2024-03-01T09:00:00Z"
@@ -320,28 +320,6 @@ async def test_delete_removes_the_alert(api: Any) -> None:
 
 
 # -- roles and tenants -------------------------------------------------------------------------------
-
-class Cast:
-    admin: Caller
-    member: Caller
-    viewer: Caller
-    outsider: Caller
-    platform: Caller
-    client: str
-    elsewhere: str
-
-
-async def cast(api: Any) -> Cast:
-    c = Cast()
-    c.admin, c.member = await register(api, "Admin"), await register(api, "Member")
-    c.viewer, c.outsider = await register(api, "Viewer"), await register(api, "Outsider")
-    c.platform = await make_admin(api)
-    c.client = await new_client(c.admin)
-    await add_member(c.admin, c.client, c.member)
-    await add_member(c.admin, c.client, c.viewer, role="viewer")
-    c.elsewhere = await new_client(c.outsider, "Elsewhere")
-    return c
-
 
 async def test_only_client_admins_configure_and_everyone_in_the_client_reads(api: Any) -> None:
     c = await cast(api)

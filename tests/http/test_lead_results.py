@@ -14,7 +14,7 @@ from dependency_injector import providers
 from catalyst_adapters.clock import FrozenClock
 from catalyst_core.leads.model import ScoringSettings
 from catalyst_core.ports import ScoreResult
-from tests.helpers import Caller, add_member, make_admin, new_client, register
+from tests.helpers import Caller, Cast, cast, register
 from tests.http.test_alerts import UNKNOWN, fields_of, schema_errors
 from tests.http.test_leads import history, results, score
 
@@ -29,14 +29,8 @@ class PageViewScorer:
                            (f"{raw_data.get('page_views', 0)} page views",))
 
 
-class Scene:
-    admin: Caller
-    member: Caller
-    viewer: Caller
-    outsider: Caller
-    platform: Caller
-    client: str
-    other: str
+class Scene(Cast):
+    other: str  # the outsider's client
     by_email: dict[str, dict[str, Any]]  # the client's current results
     far: dict[str, Any]  # the other client's one lead
 
@@ -48,13 +42,8 @@ async def scene(api: Any, clock: FrozenClock) -> Scene:
     (1.0, website) at 14:00."""
     api.container.scorer.override(providers.Object(PageViewScorer()))
     s = Scene()
-    s.admin, s.member = await register(api, "Admin"), await register(api, "Member")
-    s.viewer, s.outsider = await register(api, "Viewer"), await register(api, "Outsider")
-    s.platform = await make_admin(api)
-    s.client = await new_client(s.admin)
-    await add_member(s.admin, s.client, s.member)
-    await add_member(s.admin, s.client, s.viewer, role="viewer")
-    s.other = await new_client(s.outsider, "Outsider's")
+    await cast(api, s)
+    s.other = s.elsewhere
     for email, views, source in (("a", 9, "website"), ("b", 5, "facebook"), ("c", 3, "website"),
                                  ("d", 7, None), ("c", 4, "email")):
         await score(s.member, s.client, f"{email}@example.com", {"page_views": views},

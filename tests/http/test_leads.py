@@ -13,7 +13,7 @@ from dependency_injector import providers
 
 from catalyst_adapters.clock import FrozenClock
 from catalyst_adapters.scoring import FixedScorer
-from tests.helpers import API, Caller, add_member, make_admin, new_client, register
+from tests.helpers import API, Caller, Cast, cast, new_client, register
 from tests.http.test_alerts import UNKNOWN, fields_of, schema_errors
 
 NOW = "2024-03-01T09:00:00Z"  # the frozen clock (tests/helpers.py START)
@@ -28,27 +28,15 @@ DEFAULT_SETTINGS = {
 }
 
 
-class Scene:
-    admin: Caller
-    member: Caller
-    viewer: Caller
-    outsider: Caller
-    platform: Caller
-    client: str
-    other: str  # the outsider's client
+class Scene(Cast):
+    @property
+    def other(self) -> str:  # the outsider's client
+        return self.elsewhere
 
 
 @pytest.fixture
 async def scene(api: Any, clock: FrozenClock) -> Scene:
-    s = Scene()
-    s.admin, s.member = await register(api, "Admin"), await register(api, "Member")
-    s.viewer, s.outsider = await register(api, "Viewer"), await register(api, "Outsider")
-    s.platform = await make_admin(api)
-    s.client = await new_client(s.admin)
-    await add_member(s.admin, s.client, s.member)
-    await add_member(s.admin, s.client, s.viewer, role="viewer")
-    s.other = await new_client(s.outsider, "Outsider's")
-    return s
+    return await cast(api, Scene())  # type: ignore[return-value]
 
 
 async def score(who: Caller, client_id: str, email: str, raw_data: dict[str, Any] | None = None,
