@@ -5,10 +5,10 @@ Use cases write each event to the outbox in the transaction of the change that c
 that claims due deliveries, POSTs them and records the outcome. Delivery is at least once: a
 receiver deduplicates on `webhook-id` (the delivery id, the same on every attempt).
 
-Claims are leases: a claimed delivery's next attempt is moved `timeout + LEASE_MARGIN` ahead in
-the claiming write transaction, so on SQLite (whose writers take turns, also across processes)
-several senders over one database never send the same delivery twice at once, and a sender that
-dies mid-send leaves the delivery to be retried when its lease runs out."""
+Claims are leases: `OutboxRepo.claim` moves a claimed delivery's next attempt `timeout +
+LEASE_MARGIN` ahead atomically, so several senders over one database (any number of processes, on
+SQLite or PostgreSQL) never send the same delivery at once, and a sender that dies mid-send leaves
+the delivery to be retried when its lease runs out."""
 
 from __future__ import annotations
 
@@ -167,9 +167,8 @@ class WebhookNotifier:
                     tx.outbox, now + timedelta(seconds=self.poll_interval), 1), now)
         lease_until = now + timedelta(seconds=self.timeout + LEASE_MARGIN)
         async with self.storage.transaction() as tx:
-            found = await self._due(tx.outbox, now, free)
-            for d in found:
-                await tx.outbox.retry_later(d.id, d.attempts, lease_until, f"sending since {_iso(now)}")
+            # Atomic in storage: senders in other processes never claim the same delivery.
+            found = await tx.outbox.claim(now, free, lease_until, f"sending since {_iso(now)}")
         for d in found:
             self._in_flight[d.id] = d
             task = asyncio.get_running_loop().create_task(self._deliver(d))

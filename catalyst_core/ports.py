@@ -209,10 +209,15 @@ class OutboxRepo(Protocol):
     that caused them; `due` lists those whose `next_attempt_at` is at or before `now` and that
     have not failed for good, oldest first (ties by id), at most `limit`; `delivered` removes them;
     `retry_later` records a failed attempt and when to try again; `give_up` keeps a delivery that
-    failed too often out of `due` (it stays stored for operators)."""
+    failed too often out of `due` (it stays stored for operators). `claim` is `due` and a lease in
+    one atomic step: it moves each delivery it answers (in no particular order) to `lease_until`
+    (recording `note` as the last error), so concurrent claims, from any number of processes,
+    never answer the same one."""
 
     async def add(self, deliveries: Sequence[Delivery]) -> None: ...
     async def due(self, now: datetime, limit: int) -> list[Delivery]: ...
+    async def claim(self, now: datetime, limit: int, lease_until: datetime,
+                    note: str) -> list[Delivery]: ...
     async def delivered(self, ids: Sequence[uuid.UUID]) -> None: ...
     async def retry_later(self, delivery_id: uuid.UUID, attempts: int, next_attempt_at: datetime,
                           error: str) -> None: ...

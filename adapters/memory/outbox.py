@@ -47,6 +47,14 @@ class MemoryOutboxRepo:
         ready.sort(key=lambda d: (d.next_attempt_at, d.id))
         return [evolve(d, payload=copy.deepcopy(d.payload)) for d in ready[:max(limit, 0)]]
 
+    async def claim(self, now: datetime, limit: int, lease_until: datetime,
+                    note: str) -> list[Delivery]:
+        # Transactions take turns on one lock: a claim is atomic as it is.
+        found = await self.due(now, limit)
+        for d in found:
+            await self.retry_later(d.id, d.attempts, lease_until, note)
+        return [evolve(d, next_attempt_at=lease_until.astimezone(UTC)) for d in found]
+
     async def delivered(self, ids: Sequence[uuid.UUID]) -> None:
         for delivery_id in ids:
             if delivery_id in self._t.outbox:

@@ -21,6 +21,21 @@ _DUE = (select(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.occurred_a
         .limit(bindparam("limit")))
 
 
+# The due deliveries, locked so that a concurrent claim skips them (PostgreSQL; SQLite's writers
+# take turns and ignores FOR UPDATE), moved to the lease in the same statement.
+_CLAIM = (update(outbox)
+          .where(outbox.c.id.in_(
+              select(outbox.c.id)
+              .where(outbox.c.failed_at.is_(None), outbox.c.next_attempt_at <= bindparam("now"))
+              .order_by(outbox.c.next_attempt_at, outbox.c.id)
+              .limit(bindparam("limit"))
+              .with_for_update(skip_locked=True)
+              .scalar_subquery()))
+          .values(next_attempt_at=bindparam("lease_until"), last_error=bindparam("note"))
+          .returning(outbox.c.id, outbox.c.kind, outbox.c.payload, outbox.c.occurred_at,
+                     outbox.c.next_attempt_at, outbox.c.attempts))
+
+
 def _delivery(row: Any) -> Delivery:
     id_, kind, payload, occurred_at, next_attempt_at, attempts = row
     return Delivery(id=id_, kind=kind, payload=payload, occurred_at=occurred_at,
@@ -45,6 +60,14 @@ class SqlOutboxRepo:
     async def due(self, now: datetime, limit: int) -> list[Delivery]:
         result = await self._c.execute(_DUE, {"now": now, "limit": max(limit, 0)})
         return [_delivery(row) for row in result.all()]
+
+    async def claim(self, now: datetime, limit: int, lease_until: datetime,
+                    note: str) -> list[Delivery]:
+        if limit <= 0:
+            return []
+        result = await self._c.execute(_CLAIM, {"now": now, "limit": limit,
+                                                "lease_until": lease_until, "note": note})
+        return sorted(map(_delivery, result.all()), key=lambda d: (d.next_attempt_at, d.id))
 
     async def delivered(self, ids: Sequence[uuid.UUID]) -> None:
         if ids:

@@ -96,6 +96,34 @@ class OutboxContract:
         assert await due(storage, at(5), limit=2) == expected[:2]
         assert await due(storage, limit=10) == expected
 
+    async def test_outbox_claim_leases_the_earliest_due_ones(self, storage: Any) -> None:
+        deliveries = [make_delivery(at(s)) for s in (7, 3, 5, 3, 9, 20)]
+        await add(storage, *deliveries)
+        expected = by_schedule(deliveries)
+        async with storage.transaction() as tx:
+            claimed = await tx.outbox.claim(at(10), 3, at(100), "sending")
+        assert sorted(d.id for d in claimed) == sorted(d.id for d in expected[:3])
+        assert {d.next_attempt_at for d in claimed} == {at(100)}
+        assert {d.attempts for d in claimed} == {0}
+        # Leased: not due again before the lease ends; the rest are, and nothing is claimed twice.
+        assert await due(storage, at(99)) == by_schedule(
+            [d for d in deliveries if d.id not in {c.id for c in claimed}])
+        async with storage.transaction() as tx:
+            again = await tx.outbox.claim(at(10), 10, at(100), "sending")
+        assert sorted(d.id for d in again) == sorted(d.id for d in expected[3:5])
+        async with storage.transaction() as tx:
+            assert await tx.outbox.claim(at(10), 10, at(100), "sending") == []
+            assert await tx.outbox.claim(at(10), 0, at(100), "sending") == []
+        assert len(await due(storage, at(100))) == 6
+
+    async def test_outbox_claim_skips_deliveries_given_up(self, storage: Any) -> None:
+        kept, failed = make_delivery(at(1)), make_delivery(at(1))
+        await add(storage, kept, failed)
+        async with storage.transaction() as tx:
+            await tx.outbox.give_up(failed.id, 15, "gone")
+        async with storage.transaction() as tx:
+            assert [d.id for d in await tx.outbox.claim(at(5), 10, at(60), "sending")] == [kept.id]
+
     async def test_outbox_add_of_nothing_is_nothing(self, storage: Any) -> None:
         await add(storage)
         assert await due(storage) == []
