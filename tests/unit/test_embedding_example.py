@@ -1,4 +1,4 @@
-"""The example in docs/embedding.md runs, and does what the document says."""
+"""The examples of docs/embedding.md run, and do what the document says."""
 
 import importlib.util
 from pathlib import Path
@@ -6,10 +6,16 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "embedding_example.py"
 
 
-async def test_embedding_example_runs_the_whole_workflow_in_memory(capsys):
-    spec = importlib.util.spec_from_file_location("embedding_example", EXAMPLE)
+def example(name):
+    """docs/examples/<name>.py, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, EXAMPLE.with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+async def test_embedding_example_runs_the_whole_workflow_in_memory(capsys):
+    module = example("embedding_example")
 
     kinds = await module.main()
 
@@ -18,10 +24,7 @@ async def test_embedding_example_runs_the_whole_workflow_in_memory(capsys):
 
 
 async def test_reports_example_ingests_and_reads_both_reports(capsys):
-    path = EXAMPLE.with_name("reports_example.py")
-    spec = importlib.util.spec_from_file_location("reports_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = example("reports_example")
 
     outcome = await module.main()
 
@@ -31,10 +34,7 @@ async def test_reports_example_ingests_and_reads_both_reports(capsys):
 
 
 async def test_alerts_example_configures_runs_and_resolves(capsys):
-    path = EXAMPLE.with_name("alerts_example.py")
-    spec = importlib.util.spec_from_file_location("alerts_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = example("alerts_example")
 
     outcome = await module.main()
 
@@ -46,10 +46,7 @@ async def test_alerts_example_configures_runs_and_resolves(capsys):
 
 
 async def test_scorer_example_swaps_the_scorer_through_the_container(capsys):
-    path = EXAMPLE.with_name("scorer_example.py")
-    spec = importlib.util.spec_from_file_location("scorer_example", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = example("scorer_example")
 
     outcome = await module.main()
 
