@@ -226,3 +226,25 @@ def test_workers_setting() -> None:
     assert Settings.from_env({}).shared_between_processes
     assert Settings.from_env({"CATALYST_DATABASE_URL": "postgresql+asyncpg://db/x"}).shared_between_processes
     assert not Settings.from_env({"CATALYST_DATABASE_URL": "memory"}).shared_between_processes
+
+
+@pytest.mark.parametrize(("text", "on"), [("1", True), ("true", True), ("YES", True), ("on", True),
+                                          ("0", False), ("false", False), ("no", False), ("", False)])
+def test_the_scheduler_switch_reads_the_usual_spellings(text: str, on: bool) -> None:
+    assert Settings.from_env({"CATALYST_SCHEDULER": text}).scheduler is on
+    assert Settings.from_env({}).scheduler is True  # on by default
+
+
+def test_a_scheduler_switch_that_means_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="expected 1 or 0"):
+        Settings.from_env({"CATALYST_SCHEDULER": "maybe"})
+
+
+def test_webhook_settings_are_read() -> None:
+    settings = Settings.from_env({"CATALYST_WEBHOOK_URL": "https://hooks.example/catalyst",
+                                  "CATALYST_WEBHOOK_SECRET": "whsec_c2VjcmV0",
+                                  "CATALYST_WEBHOOK_TIMEOUT_SECONDS": "2.5",
+                                  "CATALYST_WEBHOOK_MAX_ATTEMPTS": "3"})
+    assert (settings.webhook_url, settings.webhook_secret, settings.webhook_timeout_seconds,
+            settings.webhook_max_attempts) == ("https://hooks.example/catalyst", "whsec_c2VjcmV0",
+                                               2.5, 3)
