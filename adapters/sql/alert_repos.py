@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from catalyst_adapters.sql.bulk import execute_many
-from catalyst_adapters.sql.queries import integrity_error
+from catalyst_adapters.sql.queries import integrity_error, off_loop
 from catalyst_adapters.sql.tables import alert_instances, alerts, memberships
 from catalyst_core.alerts.model import (
     Action,
@@ -164,7 +164,8 @@ class SqlAlertRepo:
             query = query.where(alerts.c.client_id == client_id)
         if visible_to is not None:
             query = query.where(_visible_to(alerts.c.client_id, visible_to))
-        rows = await self._c.execute(query.order_by(alerts.c.created_at, alerts.c.id))
+        # A platform admin's or a member's list spans clients: sorted off the event loop.
+        rows = await off_loop(self._c)(query.order_by(alerts.c.created_at, alerts.c.id))
         return [_alert(r) for r in rows.all()]
 
     async def due(self, now: datetime, limit: int) -> list[Alert]:
@@ -312,14 +313,15 @@ class SqlAlertInstanceRepo:
             conditions.append(c.alert_id == query.alert_id)
         if query.status is not None:
             conditions.append(c.status == query.status.value)
-        rows = (await self._c.execute(
+        # Off the event loop where reads run on it (SQLite): across clients the sort is not an
+        # index walk, a deep offset walks that far, and counting scans what matches.
+        execute = off_loop(self._c)
+        rows = (await execute(
             select(alert_instances).where(*conditions)
             .order_by(c.triggered_at.desc(), c.id.desc()).limit(page.limit).offset(page.offset))).all()
         if page.offset == 0 and len(rows) < page.limit:
             total = len(rows)
         else:
-            # Counting scans what matches: off the event loop where reads run on it (SQLite).
-            execute = getattr(self._c, "execute_offloaded", self._c.execute)
             total = (await execute(select(func.count()).select_from(alert_instances)
                                    .where(*conditions))).scalar_one()
         return OffsetPage(items=[_instance(r) for r in rows], total_items=total, request=page)

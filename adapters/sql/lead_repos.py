@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from catalyst_adapters.sql.bulk import execute_many
-from catalyst_adapters.sql.queries import integrity_error, ordered
+from catalyst_adapters.sql.queries import integrity_error, off_loop, ordered
 from catalyst_adapters.sql.tables import lead_history, lead_results, lead_settings, memberships
 from catalyst_core.errors import NotFound
 from catalyst_core.ids import ClientId
@@ -211,20 +211,21 @@ class SqlLeadRepo:
             conditions.append(c.label == Label(query.label).value)
         if query.source is not None:
             conditions.append(c.source == query.source)
-        rows = (await self._c.execute(
+        # Off the event loop where reads run on it (SQLite): a sort by email, a filter on the
+        # score or a list across clients is not an index walk, and counting scans what matches.
+        execute = off_loop(self._c)
+        rows = (await execute(
             select(*_RESULT).where(*conditions)
             .order_by(*ordered(_SORT_COLUMNS[sort.field], sort, c.id))
             .limit(page.limit).offset(page.offset))).all()
         if page.offset == 0 and len(rows) < page.limit:
             total = len(rows)
         else:
-            # Counting scans what matches: off the event loop where reads run on it (SQLite).
-            execute = getattr(self._c, "execute_offloaded", self._c.execute)
             total = (await execute(select(func.count()).select_from(lead_results)
                                    .where(*conditions))).scalar_one()
         return OffsetPage(items=[_result(r) for r in rows], total_items=total, request=page)
 
     async def history(self, lead_id: LeadId) -> list[HistoryEntry]:
-        rows = await self._c.execute(_HISTORY_OF, {"lead_id": lead_id})
+        rows = await off_loop(self._c)(_HISTORY_OF, {"lead_id": lead_id})  # grows with each scoring
         return [_entry(r) for r in rows.all()]
 

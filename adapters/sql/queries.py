@@ -19,6 +19,13 @@ def integrity_error(error: IntegrityError, duplicate: str) -> DomainError:
     return Conflict(duplicate)
 
 
+def off_loop(conn: Any) -> Any:
+    """`conn.execute`, except on SQLite's inline readers (which read on the event loop), where the
+    statement runs on a worker: for lists whose cost grows with the data (a sort across clients, a
+    deep offset, a count)."""
+    return getattr(conn, "execute_offloaded", conn.execute)
+
+
 def ordered(column: Any, sort: SortSpec, tiebreak: Any, *, nulls_last: bool = False) -> list[Any]:
     desc = sort.order is Order.DESC
     first = column.desc() if desc else column.asc()
@@ -32,7 +39,7 @@ async def fetch_page(conn: Any, rows_query: Any, count_query: Any, page: PageReq
     With `params`, the queries carry bound parameters (`limit` and `offset` too); without, the
     page is applied to `rows_query` here. `heavy` statements (their cost grows with the data)
     leave the event loop on inline readers."""
-    execute = getattr(conn, "execute_offloaded", conn.execute) if heavy else conn.execute
+    execute = off_loop(conn) if heavy else conn.execute
     if params is None:
         rows = (await execute(rows_query.limit(page.limit).offset(page.offset))).all()
     else:
