@@ -237,18 +237,25 @@ def query(request: web.Request, shape: type[T]) -> T:
     return structure(QUERY, dict(request.query), shape)
 
 
-def query_parts(request: web.Request, *shapes: type) -> tuple[Any, ...]:
-    """The query string read into several shapes at once (filters and paging, say); one 422
-    names every offending parameter."""
-    parts, problems = [], {}
-    for shape in shapes:
+def all_of(*reads: Callable[[], Any]) -> list[Any]:
+    """Each read's value; when any fail, one InvalidInput names what every one of them found (a
+    bad path id and a bad query value, filters and paging, are all named at once)."""
+    values: list[Any] = []
+    problems: dict[str, str] = {}
+    for read in reads:
         try:
-            parts.append(query(request, shape))
+            values.append(read())
         except InvalidInput as e:
             problems.update(e.fields)
     if problems:
         raise InvalidInput(problems)
-    return tuple(parts)
+    return values
+
+
+def query_parts(request: web.Request, *shapes: type) -> tuple[Any, ...]:
+    """The query string read into several shapes at once (filters and paging, say); one 422
+    names every offending parameter."""
+    return tuple(all_of(*(lambda shape=shape: query(request, shape) for shape in shapes)))
 
 
 def path_id(request: web.Request, name: str) -> uuid.UUID:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -21,7 +19,7 @@ from catalyst_api.schemas.alerts import (
     present_test,
     present_trigger,
 )
-from catalyst_api.wire import body, envelope, large_envelope, path_id, query, read_json
+from catalyst_api.wire import all_of, body, envelope, large_envelope, path_id, query, read_json
 from catalyst_core.alerts.model import AlertId, InstanceId
 from catalyst_core.alerts.service import InstanceFilters
 from catalyst_core.errors import InvalidInput
@@ -52,23 +50,8 @@ def _alert_id(request: web.Request) -> AlertId:
     return AlertId(path_id(request, "alert_id"))
 
 
-def _all_of(*reads: Callable[[], Any]) -> list[Any]:
-    """Each read's value; when any fail, one InvalidInput names what every one of them found
-    (a bad path id and a bad query value are both named at once)."""
-    values: list[Any] = []
-    problems: dict[str, str] = {}
-    for read in reads:
-        try:
-            values.append(read())
-        except InvalidInput as e:
-            problems.update(e.fields)
-    if problems:
-        raise InvalidInput(problems)
-    return values
-
-
 def _alert_and_scope(request: web.Request) -> tuple[AlertId, ClientId | None]:
-    alert_id, scope = _all_of(lambda: _alert_id(request), lambda: _scope(request))
+    alert_id, scope = all_of(lambda: _alert_id(request), lambda: _scope(request))
     return alert_id, scope
 
 
@@ -76,7 +59,7 @@ def _alert_and_scope(request: web.Request) -> tuple[AlertId, ClientId | None]:
 
 @routes.get("/alerts/instances", name="list_alert_instances")
 async def list_alert_instances(request: web.Request) -> web.Response:
-    q, page_request = _all_of(lambda: query(request, InstanceListQuery),
+    q, page_request = all_of(lambda: query(request, InstanceListQuery),
                               lambda: query(request, OffsetQuery).offset_request())
     filters = InstanceFilters(
         client_id=None if q.client_id is None else ClientId(q.client_id),
