@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,8 @@ class WebhookNotifier:
     def __init__(self, storage: Storage, url: str, secret: str, clock: Clock, *,
                  timeout: float = 10.0, max_attempts: int = 15, backoff_base: float = 5.0,
                  backoff_cap: float = 3600.0, max_in_flight: int = 8, poll_interval: float = 60.0,
-                 close_grace: float = 5.0) -> None:
+                 close_grace: float = 5.0,
+                 on_attempt: Callable[[str, float], None] | None = None) -> None:
         if max_attempts < 1 or max_in_flight < 1 or timeout <= 0:
             raise ValueError("max_attempts and max_in_flight must be at least 1, timeout positive")
         if yarl.URL(url).scheme not in ("http", "https") or not yarl.URL(url).host:
@@ -91,6 +93,8 @@ class WebhookNotifier:
         self._sends: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+        # Told of every attempt: its outcome (`delivered`, `retry`, `gave_up`) and its seconds.
+        self._on_attempt = on_attempt
 
     # -- the Notifier port and the lifecycle ---------------------------------------------------
 
@@ -188,12 +192,17 @@ class WebhookNotifier:
 
     async def _deliver(self, d: Delivery) -> None:
         try:
+            started = time.perf_counter()
             error, final = await self._post(d)
+            attempts = d.attempts + 1
+            gives_up = error is not None and (final or attempts >= self.max_attempts)
+            if self._on_attempt is not None:
+                outcome = "delivered" if error is None else "gave_up" if gives_up else "retry"
+                self._on_attempt(outcome, time.perf_counter() - started)
             if error is None:
                 await self._record(lambda outbox: outbox.delivered([d.id]))
                 return
-            attempts = d.attempts + 1
-            if final or attempts >= self.max_attempts:
+            if gives_up:
                 await self._record(lambda outbox: outbox.give_up(d.id, attempts, error))
                 log.warning("gave up webhook delivery %s (%s) after %d attempts: %s",
                             d.id, d.kind, attempts, error)

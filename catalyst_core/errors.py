@@ -40,8 +40,24 @@ class InvalidInput(DomainError):
         self.fields = dict(fields)
 
 
+class TooLarge(DomainError):
+    """The content is larger than the configured limit; nothing of it was kept."""
+
+
+class UnsupportedMedia(DomainError):
+    """The content is not of a kind the action accepts (an upload that is no image or video)."""
+
+
 class Unavailable(DomainError):
     """A dependency (the database, say) is down or too busy; retrying later may succeed."""
+
+
+class RateLimited(DomainError):
+    """Too many requests or attempts in a window; more are allowed in `retry_after` whole seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
 
 
 def check_each(*checks: tuple[Callable[[Any], Any], Any]) -> list[Any]:

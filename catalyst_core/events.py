@@ -108,3 +108,28 @@ class AlertInstanceClosed(Event):
     client_id: ClientId
     status: str
     by: UserId
+
+
+@frozen(kw_only=True)
+class CreativeSubmitted(Event):
+    """A creative was submitted for review; its review task went to the client's admins."""
+
+    submission_id: uuid.UUID
+    client_id: ClientId
+    name: str
+    task_id: TaskId | None
+    by: UserId
+
+
+@frozen(kw_only=True)
+class CreativeReviewed(Event):
+    """A creative was approved or rejected (`status`; `reason` for a rejection). `submitted_by`
+    is who should hear of it: the notifier delivers the decision to the submitter."""
+
+    submission_id: uuid.UUID
+    client_id: ClientId
+    name: str
+    status: str
+    reason: str | None
+    submitted_by: UserId
+    by: UserId

@@ -89,7 +89,7 @@ class OffsetRequest:
         if not 1 <= self.limit <= MAX_OFFSET_LIMIT:
             problems["limit"] = f"must be between 1 and {MAX_OFFSET_LIMIT}"
         if not 0 <= self.offset <= MAX_OFFSET:
-            problems["offset"] = "must be 0 or more"
+            problems["offset"] = f"must be between 0 and {MAX_OFFSET}"
         if problems:
             raise InvalidInput(problems)
 

@@ -6,7 +6,7 @@ Adapters do not inherit from these; they fit them. Each port's contract suite li
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ from attrs import frozen
 from catalyst_core.alerts.model import Alert, AlertId, AlertInstance, InstanceId, InstanceQuery
 from catalyst_core.auth.model import IssuedToken, TokenClaims, User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
+from catalyst_core.creatives.model import Submission, SubmissionId, SubmissionQuery
 from catalyst_core.events import Delivery, Event
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.leads.model import (
@@ -78,6 +79,9 @@ class MemberRepo(Protocol):
     async def save(self, membership: Membership) -> None: ...
     async def remove(self, client_id: ClientId, user_id: UserId) -> None: ...
     async def count_admins(self, client_id: ClientId) -> int: ...
+    async def admins(self, client_id: ClientId) -> list[UserId]:
+        """The ids of the client's admins, oldest membership first (ties by user id)."""
+        ...
     async def non_members(self, client_id: ClientId, user_ids: Sequence[UserId]) -> list[UserId]:
         """The ids among `user_ids` that are not members of the client, in the given order."""
         ...
@@ -248,6 +252,23 @@ class LeadRepo(Protocol):
     async def history(self, lead_id: LeadId) -> list[HistoryEntry]: ...
 
 
+class CreativeRepo(Protocol):
+    """Creative submissions. `add` raises Conflict for a taken id and NotFound for an unknown
+    client, submitter or task; `save` stores a decision (status, reviewer, time, reason,
+    updated_at; NotFound when absent). `get(for_update=True)` locks the row until the transaction
+    ends (two decisions on one submission take turns). `list` filters by SubmissionQuery and sorts
+    by created_at, updated_at, name or status, ties by id in the same order. `referenced_keys`
+    answers which of `keys` are the media key of a stored submission."""
+
+    async def add(self, submission: Submission) -> None: ...
+    async def get(self, submission_id: SubmissionId, *, for_update: bool = False
+                  ) -> Submission | None: ...
+    async def save(self, submission: Submission) -> None: ...
+    async def list(self, query: SubmissionQuery, page: PageRequest, sort: SortSpec
+                   ) -> Page[Submission]: ...
+    async def referenced_keys(self, keys: Sequence[str]) -> set[str]: ...
+
+
 class Transaction(Protocol):
     """One unit of work. Everything done through it commits together when the `async with` block
     exits normally and is rolled back when it raises; repositories never alias the caller's objects."""
@@ -262,6 +283,7 @@ class Transaction(Protocol):
     alert_instances: AlertInstanceRepo
     outbox: OutboxRepo
     leads: LeadRepo
+    creatives: CreativeRepo
 
 
 class Storage(Protocol):
@@ -310,9 +332,10 @@ class PasswordHasher(Protocol):
 
 class TokenIssuer(Protocol):
     """Issues and verifies access tokens. `verify` raises Unauthenticated for a tampered, expired,
-    unsigned (`alg: none`) or otherwise invalid token."""
+    unsigned (`alg: none`) or otherwise invalid token. `version` (the user's token_version) is
+    carried in the token and returned by `verify` as `TokenClaims.version`."""
 
-    def issue(self, user_id: UserId, *, now: datetime) -> IssuedToken: ...
+    def issue(self, user_id: UserId, *, now: datetime, version: int = 0) -> IssuedToken: ...
     def verify(self, token: str, *, now: datetime) -> TokenClaims: ...
 
 
@@ -334,3 +357,85 @@ class Scorer(Protocol):
 
     def score(self, raw_data: Mapping[str, Any], settings: ScoringSettings, *, now: datetime,
               source: str | None = None) -> ScoreResult: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Media: the files of creative submissions.
+# ---------------------------------------------------------------------------------------------
+
+
+@frozen
+class StoredBlob:
+    """What a BlobStore holds under a key: its size in bytes and when it was written (UTC), so a
+    sweep can tell a finished orphan from an upload still in flight."""
+
+    key: str
+    size: int
+    created_at: datetime
+
+
+class BlobStore(Protocol):
+    """Keeps files (blobs) by key. Keys are short ASCII strings of letters, digits, `-` and `_`
+    chosen by the core; anything else is a ValueError.
+    - `put` streams `chunks` to the store and returns what it kept. Past `max_bytes` it raises
+      TooLarge and keeps nothing, not even a part; any other failure (the source raising, a full
+      disk, cancellation) also keeps nothing and re-raises. A blob becomes visible to `stat` and
+      `read` only complete, never half-written. Putting an existing key replaces it.
+    - `stat` returns the StoredBlob or None when the key holds nothing.
+    - `read` yields the bytes in [start, end) (end None: to the end) in chunks; NotFound when the
+      key holds nothing. `start`/`end` past the size are clamped.
+    - `delete` removes the blob; deleting a missing key is not an error.
+    - `keys` lists every key held (for sweeping files whose row never committed)."""
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, max_bytes: int) -> StoredBlob: ...
+    async def stat(self, key: str) -> StoredBlob | None: ...
+    def read(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]: ...
+    async def delete(self, key: str) -> None: ...
+    async def keys(self) -> list[str]: ...
+
+
+@frozen
+class MediaInfo:
+    """What the bytes of a file say it is: a MIME type (`image/png`, `video/mp4`), its kind
+    (`image` or `video`), and for images the pixel size when the header tells it."""
+
+    content_type: str
+    kind: str
+    width: int | None = None
+    height: int | None = None
+
+
+class MediaProbe(Protocol):
+    """Recognises images and videos from their first bytes (`head`, at least the first
+    `head_bytes` of the file, or all of it when shorter), never from a name or a declared type.
+    Returns None for anything that is not an image or a video (text, PDF, an archive). Pure and
+    fast: it reads headers only, never decodes the media."""
+
+    head_bytes: int
+
+    def probe(self, head: bytes) -> MediaInfo | None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Rate limiting: counters of events in fixed windows, shared by every server process.
+# ---------------------------------------------------------------------------------------------
+
+
+class RateLimiter(Protocol):
+    """Counts events per key in fixed windows of `window` whole seconds (at least 1) aligned to the
+    Unix epoch: the window holding `now` covers [k * window, (k + 1) * window) with
+    k = floor(now / window), and it resets at (k + 1) * window. `now` is Unix time in seconds and
+    comes from the caller's Clock, so adapters never read a clock of their own for counting.
+    A key is any string; a key counted with two window lengths is two independent counters.
+    - `hit` adds one to the key's count in the window holding `now` and returns the new count
+      (1 for the first event of a window). Concurrent hits are never lost: n hits, from any number of
+      tasks or server processes sharing the limiter, return n distinct counts 1..n.
+    - `count` returns the key's count in the window holding `now` (0 when none) without adding.
+    - `close` releases connections; a closed limiter is not used again.
+    A window length below 1 is a ValueError. A limiter never raises because its backing service is
+    down: it keeps answering from a fallback (counting in this process) and resumes when it is back.
+    Counts may be forgotten once their window has ended."""
+
+    async def hit(self, key: str, window: int, now: float) -> int: ...
+    async def count(self, key: str, window: int, now: float) -> int: ...
+    async def close(self) -> None: ...

@@ -69,6 +69,9 @@ def boolean(raw: Any) -> bool:
 
 def int_between(low: int, high: int) -> Callable[[Any], int]:
     def check(raw: Any) -> int:
+        # JSON has one number type: 7.0 is the whole number 7 (JSON Schema's `integer` says so too).
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
             raise Bad(f"must be a whole number from {low} to {high}")
         return raw

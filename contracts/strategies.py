@@ -7,7 +7,6 @@ strategies generate the values a caller may send through the services."""
 from __future__ import annotations
 
 import itertools
-import string
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -106,24 +105,37 @@ def make_row(client: Client | ClientId, **overrides: Any) -> PerformanceRow:
 
 # -- hypothesis strategies --------------------------------------------------------------------------
 
-_NAME_ALPHABET = string.ascii_letters + string.digits + " -_%'éÉß"
+# Every code point a caller may send: all of Unicode but U+0000 (refused) and lone surrogates
+# (not text). Controls, combining marks, right-to-left scripts and emoji are all in, so every
+# storage is held to the same answers for any text a caller can store.
+UNICODE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+
+
+def unicode_texts(min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
+    return st.text(UNICODE, min_size=min_size, max_size=max_size)
 
 
 def names(max_size: int = 40) -> st.SearchStrategy[str]:
     """Human names: not blank, no surrounding whitespace (the core trims them)."""
-    return (st.text(_NAME_ALPHABET, min_size=1, max_size=max_size)
-            .map(str.strip).filter(bool))
+    return unicode_texts(1, max_size).map(str.strip).filter(bool)
+
+
+# What an email's parts may hold (the core's check: no "@", no whitespace).
+_EMAIL_PART = st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"),
+                            blacklist_characters="@\x00\x1c\x1d\x1e\x1f\x85")
 
 
 def emails() -> st.SearchStrategy[str]:
-    """Valid, already normalised (lower-case) emails."""
-    local = st.text(string.ascii_lowercase + string.digits + "._+", min_size=1, max_size=12)
-    domain = st.text(string.ascii_lowercase, min_size=1, max_size=8)
-    return st.builds(lambda a, b, tld: f"{a}@{b}.{tld}", local, domain, st.sampled_from(["com", "io", "org"]))
+    """Valid, already normalised (trimmed, lower-case) emails, from all of Unicode."""
+    def part(max_size: int) -> st.SearchStrategy[str]:
+        return st.text(_EMAIL_PART, min_size=1, max_size=max_size).filter(
+            lambda t: t == t.lower() and not any(c.isspace() for c in t))
+    return st.builds(lambda a, b, tld: f"{a}@{b}.{tld}", part(12), part(8),
+                     st.sampled_from(["com", "io", "org", "рф"]))
 
 
 def passwords() -> st.SearchStrategy[str]:
-    return st.text(string.ascii_letters + string.digits + " !?", min_size=8, max_size=24)
+    return unicode_texts(8, 24)
 
 
 def client_roles() -> st.SearchStrategy[ClientRole]:
@@ -149,20 +161,17 @@ def due_dates() -> st.SearchStrategy[datetime | None]:
 
 
 def descriptions() -> st.SearchStrategy[str | None]:
-    return st.none() | st.text(_NAME_ALPHABET, max_size=60)
+    return st.none() | unicode_texts(0, 60)
 
 
 def comment_texts() -> st.SearchStrategy[str]:
-    return st.text(_NAME_ALPHABET + "\n.!?", min_size=1, max_size=80).map(str.strip).filter(bool)
+    return unicode_texts(1, 80).map(str.strip).filter(bool)
 
 
 # -- performance data ------------------------------------------------------------------------------
 
 MICROS_PER_UNIT = 10**6
 MAX_MONEY_MICROS = int(MAX_MONEY) * MICROS_PER_UNIT
-# Every code point a caller may send: all of Unicode but U+0000 (refused) and lone surrogates
-# (not text). Controls, combining marks, right-to-left scripts and emoji are all in.
-UNICODE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 
 # Days where buckets and rollups turn: month and year ends, ISO week boundaries (2024-12-30 is the
 # Monday of ISO week 1 of 2025; 2021-01-03 a Sunday of ISO week 53 of 2020), leap days.
@@ -171,10 +180,6 @@ EDGE_DATES = tuple(date.fromisoformat(d) for d in (
     "2024-01-31", "2024-02-01", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-31", "2024-04-01",
     "2024-06-30", "2024-07-01", "2024-12-29", "2024-12-30", "2024-12-31", "2025-01-01", "2025-02-28",
     "2025-03-01"))
-
-
-def unicode_texts(min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
-    return st.text(UNICODE, min_size=min_size, max_size=max_size)
 
 
 def entity_ids(max_size: int = 10) -> st.SearchStrategy[str]:

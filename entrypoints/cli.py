@@ -1,41 +1,49 @@
-"""The `catalyst` command: serve the API, migrate the database, manage users, import performance
-data, make a demo agency."""
+"""The `catalyst` command: serve the API, migrate and back up the database, manage users, import
+performance data, make a demo agency.
+
+Every command uses one data folder (--data-dir, else $CATALYST_DATA_DIR, else the user data folder)
+and reads the settings listed below."""
+
+# The heavy imports (aiohttp, SQLAlchemy, the container) wait inside the commands, so that
+# `catalyst --help` and a usage error answer at once.
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import logging
+import os
 import sys
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from catalyst_api.app import create_app
-from catalyst_api.container import Container, build_container, start_storage, stop_storage
-from catalyst_api.demo import ADMIN_EMAIL, Demo, create_demo
-from catalyst_api.metrics_import import ImportFailed, import_csv
-from catalyst_api.middleware import RequestIdFilter
-from catalyst_api.scheduler import run_scheduler
-from catalyst_api.serve import serve
 from catalyst_api.settings import Settings
-from catalyst_core.auth.model import GlobalRole
-from catalyst_core.errors import DomainError
-from catalyst_core.ids import ClientId
 
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs rid=%{X-Request-ID}o'
+log = logging.getLogger("catalyst.cli")
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+class Failure(Exception):
+    """A problem the operator can fix: one `error:` line on stderr and exit `code`, no traceback."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    from catalyst_api.logs import log_handler
+
+    logging.basicConfig(level=level.upper(), handlers=[log_handler(log_format)], force=True)
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # alembic announces its context on every start at INFO; only its warnings matter here.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def build_container(settings: Settings) -> Any:
+    """The container every command runs on (tests replace this function to speed hashing up)."""
+    from catalyst_api.container import build_container as build
+
+    return build(settings)
 
 
 def _positive(text: str) -> int:
@@ -45,190 +53,163 @@ def _positive(text: str) -> int:
     return value
 
 
-def _client_id(text: str) -> ClientId:
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError("must be between 1 and 65535")
+    return value
+
+
+def _client_id(text: str) -> Any:
+    import uuid
+
     try:
-        return ClientId(uuid.UUID(text))
+        return uuid.UUID(text)
     except ValueError:
         raise argparse.ArgumentTypeError("must be a client id (a UUID)") from None
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option that has one; descriptions and the environment list kept
+    as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False) or isinstance(action, argparse._SubParsersAction):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="catalyst", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    from catalyst_api.settings_doc import environment_help
 
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--no-access-log", action="store_true", help="skip per-request log lines")
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's parser must not reset what was given before the subcommand.
+    common.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                        help="the folder of the SQLite database and the signing key (default: "
+                             "$CATALYST_DATA_DIR, else the user data folder)")
+    parser = argparse.ArgumentParser(prog="catalyst", description=__doc__, parents=[common],
+                                     epilog=environment_help(), formatter_class=_Help)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=kwargs.pop("description", help),
+                                   parents=[common], formatter_class=_Help, **kwargs)
+
+    serve = command("serve", "run the HTTP API")
+    serve.add_argument("--host", default=None,
+                       help="the address to listen on (default: $CATALYST_HOST, else 127.0.0.1; "
+                            "0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=_port, default=None,
+                       help="the port to listen on (default: $CATALYST_PORT, else 8000)")
     serve.add_argument("--workers", type=_positive, default=None,
-                       help="server processes (default: $CATALYST_WORKERS or 1); each uses one core")
+                       help="server processes, each on one core (default: $CATALYST_WORKERS, else 1)")
+    serve.add_argument("--no-access-log", action="store_true", help="no log line per request")
 
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    command("migrate", "bring the database schema up to date (serve does it at start too)")
 
-    scheduler = commands.add_parser(
-        "scheduler", help="run due alerts until stopped (beside or instead of the one inside "
-                          "`catalyst serve`; any number may run over one database)")
+    backup = command("backup", "copy the SQLite database to FILE, consistently, while servers run")
+    backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    backup.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+
+    scheduler = command("scheduler", "run due alerts until stopped (beside or instead of the one "
+                                     "inside `catalyst serve`; any number may run over one database)")
     scheduler.add_argument("--once", action="store_true",
                            help="run one pass over the alerts due now, then exit")
 
-    users = commands.add_parser("users", help="manage users").add_subparsers(dest="users_command",
-                                                                              required=True)
-    create = users.add_parser("create", help="create a user (a platform admin with --admin)")
+    users = command("users", "manage users").add_subparsers(dest="users_command", required=True,
+                                                            metavar="COMMAND")
+    create = users.add_parser(
+        "create", parents=[common], formatter_class=_Help,
+        help="create a user (a platform admin with --admin)",
+        description="Create a user. The password is generated and printed once, unless "
+                    "--password-stdin or --prompt says otherwise.")
     create.add_argument("--email", required=True)
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="the name shown to others")
     create.add_argument("--admin", action="store_true", help="make a platform administrator")
-    create.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input instead of prompting")
+    how = create.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    how.add_argument("--prompt", action="store_true",
+                     help="ask for the password on the terminal (twice)")
+    reset = users.add_parser(
+        "reset-password", parents=[common], formatter_class=_Help,
+        help="set a user's password (every token issued before stops working)",
+        description="Set a user's password without the old one. The new one is generated and "
+                    "printed once, unless --password-stdin or --prompt says otherwise.")
+    reset.add_argument("email")
+    how = reset.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    how.add_argument("--prompt", action="store_true",
+                     help="ask for the password on the terminal (twice)")
     for verb in ("deactivate", "activate"):
-        sub = users.add_parser(verb, help=f"{verb} a user (tokens stop or resume working at once)")
+        sub = users.add_parser(verb, parents=[common], formatter_class=_Help,
+                               help=f"{verb} a user (tokens stop or resume working at once)")
         sub.add_argument("email")
 
-    metrics = commands.add_parser("metrics", help="ad performance data").add_subparsers(
-        dest="metrics_command", required=True)
+    metrics = command("metrics", "ad performance data").add_subparsers(
+        dest="metrics_command", required=True, metavar="COMMAND")
     load = metrics.add_parser(
-        "import", help="load performance rows from a CSV file (rows with a stored date, platform "
-                       "and ad_id replace the stored ones)")
+        "import", parents=[common], formatter_class=_Help,
+        help="load performance rows from a CSV file (rows with a stored date, platform and ad_id "
+             "replace the stored ones)")
     load.add_argument("file", type=Path, help="a UTF-8 CSV file whose first line names the columns")
     load.add_argument("--client", required=True, type=_client_id, help="the client's id")
     load.add_argument("--skip-invalid", action="store_true",
                       help="load the good lines even when some are bad (default: load nothing then)")
     load.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
-    commands.add_parser("demo", help="fill the database with a demo agency (once; a second run "
-                                     "changes nothing)")
+    command("demo", "fill the database with a demo agency (once; a second run changes nothing)")
     return parser
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin or not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise SystemExit("passwords differ")
-    return first
-
-
-async def _with_container(settings: Settings, work) -> Any:  # type: ignore[no-untyped-def]
-    container: Container = build_container(settings)
-    await start_storage(container)
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The environment's settings, with --data-dir in place of CATALYST_DATA_DIR."""
+    env = dict(os.environ)
+    if getattr(args, "data_dir", None) is not None:
+        env["CATALYST_DATA_DIR"] = str(args.data_dir)
     try:
-        return await work(container)
-    finally:
-        await stop_storage(container)
-
-
-def _database(settings: Settings) -> str:
-    if settings.storage_kind == "memory":
-        return "memory (nothing persists: the demo is gone when this command ends)"
-    return make_url(settings.database_url).render_as_string(hide_password=True)
-
-
-def _print_demo(demo: Demo, settings: Settings) -> None:
-    if not demo.created:
-        print(f"A demo agency is already in {_database(settings)} ({ADMIN_EMAIL} exists); "
-              "nothing was changed.")
-        print(f"Log in as {ADMIN_EMAIL} with the password the first `catalyst demo` printed "
-              "(every demo user has it); for a fresh demo, point CATALYST_DATABASE_URL at an "
-              "empty database.")
-        return
-    rows = sum(c.rows for c in demo.clients)
-    tasks = sum(c.tasks for c in demo.clients)
-    print(f"Created a demo agency in {_database(settings)}:")
-    print(f"  {demo.users} users, {len(demo.clients)} clients, {tasks} tasks, {rows:,} performance "
-          f"rows ({demo.first_day} to {demo.last_day})")
-    for c in demo.clients:
-        print(f"  {c.name:<20} {c.id}  {c.members} members, {c.tasks} tasks, {c.rows:,} rows, "
-              f"{c.alert_instances} alert instances")
-    print()
-    print("Platform admin (the password is shown only now; every demo user, e.g. "
-          "maya.patel@demo.catalyst.example, has the same one):")
-    print(f"  email:    {ADMIN_EMAIL}")
-    print(f"  password: {demo.password}")
-    print()
-    first = demo.clients[0].id
-    print("Try it: `catalyst serve`, then")
-    print("  API=http://127.0.0.1:8000/api/v1")
-    print(f"  TOKEN=$(curl -s -X POST $API/auth/login -H 'Content-Type: application/json' \\\n"
-          f"    -d '{{\"email\": \"{ADMIN_EMAIL}\", \"password\": \"{demo.password}\"}}' \\\n"
-          "    | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"data\"][\"access_token\"])')")
-    print(f"  curl -s \"$API/reports/growth?client_id={first}&period=weekly\" "
-          "-H \"Authorization: Bearer $TOKEN\"")
+        return Settings.from_env(env)
+    except ValueError as e:
+        raise Failure(f"a CATALYST_* setting is invalid: {e}", code=2) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    try:
+        settings = settings_for(args)
+        configure_logging(settings.log_level, settings.log_format)
+        return _run(args, settings)
+    except Failure as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from catalyst_api import commands
 
     if args.command == "serve":
-        workers = args.workers or settings.workers
-        if workers > 1 and not settings.shared_between_processes:
-            print("error: several workers need a database they can share (a SQLite file or "
-                  "PostgreSQL); each would have its own in-memory one", file=sys.stderr)
-            return 2
-        if workers > 1:
-            # Once, before the workers start: the signing key file and the schema migration.
-            settings = settings.with_secret()
-            asyncio.run(_with_container(settings, lambda c: asyncio.sleep(0)))
-        serve(lambda: create_app(settings), host=args.host, port=args.port, workers=workers,
-              access_log_format=ACCESS_LOG_FORMAT, access_log=not args.no_access_log)
-        return 0
-
-    if args.command == "scheduler":
-        return asyncio.run(_with_container(settings, lambda c: run_scheduler(c, settings,
-                                                                              once=args.once)))
-
-    if args.command == "migrate":
-        asyncio.run(_with_container(settings, lambda c: asyncio.sleep(0)))
-        print("database is up to date")
-        return 0
-
-    try:
-        if args.command == "metrics":
-            return _import_metrics(args, settings)
-        if args.command == "demo":
-            # The demo's own task events would bury the credentials it prints.
-            logging.getLogger("catalyst.events").setLevel(logging.WARNING)
-            demo = asyncio.run(_with_container(settings, create_demo))
-            _print_demo(demo, settings)
+        return commands.serve(args, settings)
+    if args.command == "backup":
+        return commands.backup(args, settings)
+    with commands.database_errors(settings):
+        if args.command == "migrate":
+            commands.run(settings, None)
+            print(f"database is up to date ({commands.where(settings)})")
             return 0
+        if args.command == "scheduler":
+            return commands.scheduler(args, settings)
+        if args.command == "metrics":
+            return commands.import_metrics(args, settings)
+        if args.command == "demo":
+            return commands.demo(settings)
         if args.users_command == "create":
-            password = _read_password(args.password_stdin)
-            role = GlobalRole.ADMIN if args.admin else GlobalRole.MEMBER
-
-            async def create(c: Container) -> None:
-                user = await c.auth().register(args.email, password, args.name, role=role)
-                print(f"created {user.role.value} {user.email} ({user.id})")
-
-            asyncio.run(_with_container(settings, create))
-        else:
-            active = args.users_command == "activate"
-
-            async def set_active(c: Container) -> None:
-                user = await c.auth().set_active(args.email, active)
-                print(f"{user.email} is now {'active' if user.is_active else 'deactivated'}")
-
-            asyncio.run(_with_container(settings, set_active))
-    except DomainError as e:
-        details = getattr(e, "fields", None)
-        print(f"error: {e.message}" + (f" {details}" if details else ""), file=sys.stderr)
-        return 1
-    return 0
-
-
-def _import_metrics(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(c: Container) -> int:
-        try:
-            outcome = await import_csv(c, args.file, args.client, skip_invalid=args.skip_invalid,
-                                       progress=not args.no_progress)
-        except ImportFailed as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        skipped = f"; skipped {outcome.bad} bad lines" if outcome.bad else ""
-        print(f"{args.file}: inserted {outcome.inserted}, updated {outcome.updated}{skipped}")
-        return 1 if outcome.bad else 0
-
-    return asyncio.run(_with_container(settings, work))
+            return commands.create_user(args, settings, commands.password(args))
+        if args.users_command == "reset-password":
+            return commands.reset_password(args, settings, commands.password(args))
+        return commands.set_active(args, settings)
 
 
 if __name__ == "__main__":

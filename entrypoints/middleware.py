@@ -7,10 +7,12 @@ import logging
 import os
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from time import perf_counter
 
 from aiohttp import web
 
+from catalyst_api.web_security import DOCS_PREFIX, add_headers
 from catalyst_api.wire import MalformedBody, error_response
 from catalyst_core.auth.model import Actor
 from catalyst_core.errors import (
@@ -19,9 +21,14 @@ from catalyst_core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
+    UnsupportedMedia,
 )
+from catalyst_core.ids import UserId
+from catalyst_core.limits import RateStatus, RequestLimits
 
 log = logging.getLogger("catalyst.http")
 
@@ -38,8 +45,10 @@ PUBLIC_ROUTES = frozenset({"health", "register", "login"})
 
 _STATUS_OF: list[tuple[type[DomainError], int]] = [
     (InvalidInput, 422), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404),
-    (Conflict, 409), (Unavailable, 503),
+    (Conflict, 409), (TooLarge, 413), (UnsupportedMedia, 415), (RateLimited, 429), (Unavailable, 503),
 ]
+# Seconds a client is asked to wait after a 503 (the database down or locked past its bound).
+UNAVAILABLE_RETRY_AFTER = "5"
 
 
 _ids = random.Random()  # seeded from the OS once; request ids need uniqueness, not secrecy
@@ -59,18 +68,34 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def api_middleware(authenticate: Callable[[str], Awaitable[Actor]]) -> Callable[..., object]:
+def api_middleware(authenticate: Callable[[str], Awaitable[Actor]], *,
+                   headers: Mapping[str, str] | None = None,
+                   docs_headers: Mapping[str, str] | None = None,
+                   observe: Callable[[web.Request, web.StreamResponse, float], None] | None = None,
+                   rate_limit: Callable[[UserId], Awaitable[RateStatus]] | None = None,
+                   ) -> Callable[..., object]:
     """The one middleware (each layer of middleware costs every request a little): it gives the
-    request its id, resolves the bearer token on API routes, and turns whatever is raised below
-    into the error envelope."""
+    request its id, resolves the bearer token on API routes, turns whatever is raised below into
+    the error envelope, and adds the security headers (`docs_headers` under /docs, prepared once
+    by catalyst_api.web_security). `observe(request, response, seconds)` sees every answered
+    request (catalyst_api.observability: the request log line and metrics). `rate_limit(user_id)`
+    spends one request of the authenticated caller's quota: its X-RateLimit-* headers go on every
+    authenticated response, errors included, and past the limit the request is answered 429."""
+    headers, docs_headers = headers or {}, docs_headers or {}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = perf_counter()
         request_id = _request_id(request)
         token = request_id_var.set(request_id)
+        rate = None
         try:
             try:
                 await _authenticate(request, authenticate)
+                if rate_limit is not None and ACTOR in request:
+                    rate = await rate_limit(request[ACTOR].user_id)
+                    if not rate.allowed:
+                        raise RequestLimits.refusal(rate)
                 response = await handler(request)
             except Exception as e:
                 response = _error_response(request, e)
@@ -80,9 +105,21 @@ def api_middleware(authenticate: Callable[[str], Awaitable[Actor]]) -> Callable[
         finally:
             request_id_var.reset(token)
         response.headers[REQUEST_ID_HEADER] = request_id
+        if rate is not None:
+            _rate_headers(response, rate)
+        add_headers(response, docs_headers if request.path.startswith(DOCS_PREFIX) else headers)
+        if observe is not None:
+            observe(request, response, perf_counter() - started)
         return response
 
     return middleware
+
+
+def _rate_headers(response: web.StreamResponse, rate: RateStatus) -> None:
+    headers = response.headers
+    headers["X-RateLimit-Limit"] = str(rate.limit)
+    headers["X-RateLimit-Remaining"] = str(rate.remaining)
+    headers["X-RateLimit-Reset"] = str(rate.reset)
 
 
 def _request_id(request: web.Request) -> str:
@@ -96,10 +133,15 @@ async def _authenticate(request: web.Request, authenticate: Callable[[str], Awai
     """request[ACTOR] from `Authorization: Bearer <token>` on every non-public API route."""
     route = request.match_info.route
     if (request.match_info.http_exception is None and request.path.startswith(API_PREFIX)
-            and route.name not in PUBLIC_ROUTES):
+            and route.name not in PUBLIC_ROUTES and request.method != "OPTIONS"):
+        # OPTIONS is the CORS preflight (aiohttp-cors answers it): browsers send it without
+        # credentials, so it must not need a token. No API route takes OPTIONS otherwise.
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("a bearer token is required")
+        if len(request.headers.getall("Authorization")) > 1:
+            # Which one would a proxy in front have checked? Refuse rather than guess.
+            raise Unauthenticated("send one Authorization header")
         request[ACTOR] = await authenticate(token.strip())
 
 
@@ -117,6 +159,12 @@ def _error_response(request: web.Request, error: Exception) -> web.StreamRespons
         case Unauthenticated():
             return error_response(401, "Unauthorized", error.message,
                                   headers={"WWW-Authenticate": "Bearer"})
+        case RateLimited():
+            return error_response(429, _reason(429), error.message,
+                                  headers={"Retry-After": str(error.retry_after)})
+        case Unavailable():  # the database is down or locked past its bound: worth a retry
+            return error_response(503, _reason(503), error.message,
+                                  headers={"Retry-After": UNAVAILABLE_RETRY_AFTER})
         case DomainError():
             status = _domain_status(error)
             return error_response(status, _reason(status), error.message)
@@ -146,7 +194,9 @@ def _http_detail(e: web.HTTPException) -> str:
 
 def _reason(status: int) -> str:
     return {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            409: "Conflict", 422: "Validation error", 503: "Service Unavailable"}.get(status, "Error")
+            409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
+            422: "Validation error", 429: "Too Many Requests",
+            503: "Service Unavailable"}.get(status, "Error")
 
 
 def actor(request: web.Request) -> Actor:

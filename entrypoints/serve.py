@@ -3,12 +3,17 @@
 One process runs on one core. `workers > 1` hands process management (forking, restarting a worker
 that dies, graceful shutdown on SIGTERM, a heartbeat that replaces a stuck worker) to gunicorn with
 aiohttp's own worker class; every worker builds its own application, and so its own database
-connections, after the fork. The listening socket is the arbiter's and shared by the workers."""
+connections, after the fork. The listening socket is the arbiter's and shared by the workers.
+
+Both ways log alike: request lines come from the application's middleware (catalyst.access), and
+gunicorn's own lines go through the same handlers as everything else. Both stop alike: SIGTERM (or
+SIGINT) stops accepting connections and gives requests in flight `shutdown_timeout` seconds."""
 
 from __future__ import annotations
 
 import gc
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +22,7 @@ from aiohttp import web
 from catalyst_api.loop import new_event_loop
 
 AppFactory = Callable[[], web.Application]
+log = logging.getLogger("catalyst.serve")
 
 # aiohttp's default, rather than gunicorn's 2 s: clients keep connections open between requests.
 KEEPALIVE_SECONDS = 75
@@ -29,30 +35,49 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def serve(make_app: AppFactory, *, host: str, port: int, workers: int = 1,
-          access_log_format: str | None = None, access_log: bool = True) -> None:
+def serve(make_app: AppFactory, *, host: str, port: int, workers: int = 1, access_log: bool = True,
+          shutdown_timeout: float = 30.0, banner: str | None = None) -> None:
     if workers < 1:
         raise ValueError("workers must be at least 1")
+    if not access_log:
+        logging.getLogger("catalyst.access").setLevel(logging.WARNING)
     if workers == 1:
         app = make_app()
         freeze_startup_objects()
-        web.run_app(app, host=host, port=port, loop=new_event_loop(),
-                    access_log=logging.getLogger("aiohttp.access") if access_log else None,
-                    **({"access_log_format": access_log_format} if access_log_format else {}))
+        # The request lines come from the middleware (catalyst.access); aiohttp's would repeat them.
+        web.run_app(app, host=host, port=port, loop=new_event_loop(), access_log=None,
+                    shutdown_timeout=shutdown_timeout,
+                    print=lambda _text: _announce(host, port, banner))
         return
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "worker_class": _worker_class(),
         "keepalive": KEEPALIVE_SECONDS,
-        "accesslog": "-" if access_log else None,
-        "post_worker_init": lambda _worker: freeze_startup_objects(),
+        "accesslog": None,
+        "graceful_timeout": max(1, math.ceil(shutdown_timeout)),  # gunicorn takes whole seconds
+        "logger_class": _GunicornLogs,
+        "post_worker_init": _post_worker_init,
+        "loglevel": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
+        "when_ready": lambda _arbiter: _announce(host, port, banner, workers),
         # One control socket path per user by default: two servers would fight over it.
         "control_socket_disable": True,
     }
-    if access_log_format:
-        options["access_log_format"] = access_log_format
     _Workers(make_app, options).run()
+
+
+def _post_worker_init(worker: Any) -> None:
+    # The event loop's server takes the listening sockets over and closes them at shutdown;
+    # handed gunicorn's wrappers, it closed them through the wrapper after the descriptor was
+    # gone, and each worker logged "Error while closing socket [Errno 9]" on its way out.
+    worker.sockets = [getattr(s, "sock", s) for s in worker.sockets]
+    freeze_startup_objects()
+
+
+def _announce(host: str, port: int, banner: str | None, workers: int = 1) -> None:
+    where = f"[{host}]" if ":" in host else host
+    processes = f" ({workers} processes)" if workers > 1 else ""
+    log.info("serving on http://%s:%d%s%s", where, port, processes, f"; {banner}" if banner else "")
 
 
 def _worker_class() -> str:
@@ -65,8 +90,21 @@ def _worker_class() -> str:
 
 try:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger as GunicornLogger
 except ImportError:  # gunicorn is POSIX only; one process still serves everywhere
-    BaseApplication = object
+    BaseApplication = GunicornLogger = object
+
+
+class _GunicornLogs(GunicornLogger):  # type: ignore[misc,valid-type]
+    """gunicorn's messages through Catalyst's handlers (the same format, text or JSON, as one
+    process), instead of gunicorn's own stream handler and format."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers[:]:
+                logger.removeHandler(handler)
+            logger.propagate = True
 
 
 class _Workers(BaseApplication):  # type: ignore[misc,valid-type]

@@ -27,16 +27,28 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
+from catalyst_api.inputs import NUL_MESSAGE, field_checks, nul_problems, refuse_other_media
 from catalyst_core.errors import InvalidInput
 
 T = TypeVar("T")
 
 
 class MalformedBody(Exception):
-    """The body is not JSON (or not an object); answered 400."""
+    """The body is not JSON; answered 400."""
+
+
 
 
 # -- strict scalar hooks ---------------------------------------------------------------------------
+
+def _text_from(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError("must be a string")
+    # PostgreSQL cannot store U+0000 in text: refused on every storage, so all three agree.
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    return value
+
 
 def _expect(kind: type | tuple[type, ...], name: str) -> Callable[[Any, type], Any]:
     def hook(value: Any, _: type) -> Any:
@@ -46,6 +58,13 @@ def _expect(kind: type | tuple[type, ...], name: str) -> Callable[[Any, type], A
             raise TypeError(f"must be {name}")
         return value
     return hook
+
+
+def _whole_number(value: Any, _: type) -> int:
+    # JSON has one number type: 7.0 is the whole number 7, as JSON Schema's `integer` says too.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _expect(int, "an integer")(value, _)  # type: ignore[no-any-return]
 
 
 def _uuid_from(value: Any, _: type) -> uuid.UUID:
@@ -111,7 +130,7 @@ def _base_converter(*, forbid_extra_keys: bool) -> Converter:
     conv.register_structure_hook(uuid.UUID, _uuid_from)
     conv.register_structure_hook(date, _date_from)
     conv.register_structure_hook(datetime, _datetime_from)
-    conv.register_structure_hook(str, _expect(str, "a string"))
+    conv.register_structure_hook(str, _text_from)
     # Registered for StrEnum too: it comes before str in a StrEnum's MRO, so the str hook
     # above does not swallow our enums.
     conv.register_structure_hook(enum.StrEnum, _enum_from)
@@ -133,7 +152,7 @@ def _strict_list_factory(shape: Any, conv: Any) -> Callable[[Any, type], Any]:
 def body_converter() -> Converter:
     conv = _base_converter(forbid_extra_keys=True)
     conv.register_structure_hook_factory(lambda t: t is list or get_origin(t) is list, _strict_list_factory)
-    conv.register_structure_hook(int, _expect(int, "an integer"))
+    conv.register_structure_hook(int, _whole_number)
     conv.register_structure_hook(float, lambda v, _: float(_expect((int, float), "a number")(v, _)))
     conv.register_structure_hook(bool, _expect(bool, "a boolean"))
     return conv
@@ -182,33 +201,46 @@ def _join(path: str, key: str) -> str:
 
 
 def structure(conv: Converter, data: Any, shape: type[T]) -> T:
+    """`data` read into `shape`; one InvalidInput names every field of the wrong type, every
+    text holding U+0000 and every field its `checked` check refuses."""
+    problems = nul_problems(data)
     try:
-        return conv.structure(data, shape)
-    except InvalidInput:
-        raise
+        parsed = conv.structure(data, shape)
+    except InvalidInput as e:
+        problems = {**e.fields, **problems}
+        parsed = None
     except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as e:
-        raise InvalidInput(_issues(e, "")) from None
+        problems = {**_issues(e, ""), **problems}
+        parsed = None
+    for name, message in field_checks(conv, data, shape).items():
+        problems.setdefault(name, message)
+    if problems:
+        raise InvalidInput(problems)
+    return parsed  # type: ignore[return-value]
 
 
 # -- request helpers -------------------------------------------------------------------------------
 
 async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object; an absent body is {} when `optional`."""
-    return decode_json(await request.read(), optional=optional)
+    raw = await request.read()
+    refuse_other_media(request, raw)
+    return decode_json(raw, optional=optional)
 
 
 def decode_json(raw: bytes, *, optional: bool = False) -> dict[str, Any]:
-    """A body's bytes as a JSON object (MalformedBody otherwise); empty is {} when `optional`."""
+    """A body's bytes as a JSON object: MalformedBody (400) when they are not JSON, InvalidInput
+    (422, naming `body`) when the JSON is not an object; empty is {} when `optional`."""
     if not raw.strip():
         if optional:
             return {}
         raise MalformedBody("a JSON object body is required")
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError:  # also invalid UTF-8 and lone surrogates (\ud800)
         raise MalformedBody("the body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise MalformedBody("the body must be a JSON object")
+        raise InvalidInput({"body": "must be a JSON object"})
     return data
 
 
@@ -216,11 +248,27 @@ async def body(request: web.Request, shape: type[T], *, optional: bool = False) 
     return structure(BODY, await read_json(request, optional=optional), shape)
 
 
+@attrs.frozen
+class NoBody:
+    """The body of an action that takes none: empty, or an empty JSON object."""
+
+
+async def no_body(request: web.Request) -> None:
+    """Refuses a body an action does not take (not JSON: 415; any field: 422), as every other
+    JSON endpoint refuses what it does not read."""
+    await body(request, NoBody, optional=True)
+
+
 async def patch_body(request: web.Request, shape: type[T], *,
                      nullable: Collection[str] = ()) -> tuple[T, set[str]]:
     """A partial update and the fields it names: fields left out stay unchanged, and null is
     accepted only for the `nullable` fields, where it clears the value."""
-    raw = await read_json(request)
+    return patch_of(await read_json(request), shape, nullable=nullable)
+
+
+def patch_of(raw: dict[str, Any], shape: type[T], *,
+             nullable: Collection[str] = ()) -> tuple[T, set[str]]:
+    """patch_body on a body already read."""
     known = attrs.fields_dict(shape)  # type: ignore[arg-type]
     problems = {k: "must not be null" for k, v in raw.items()
                 if v is None and k in known and k not in nullable}
@@ -250,6 +298,16 @@ def all_of(*reads: Callable[[], Any]) -> list[Any]:
     if problems:
         raise InvalidInput(problems)
     return values
+
+
+def attempt(problems: dict[str, str], read: Callable[[], T], default: Any = None) -> T:
+    """read(), or `default` once its InvalidInput's fields are added to `problems`: for handlers
+    that gather the problems of several parts (query, path, body) into one 422."""
+    try:
+        return read()
+    except InvalidInput as e:
+        problems.update(e.fields)
+        return default  # type: ignore[no-any-return]
 
 
 def query_parts(request: web.Request, *shapes: type) -> tuple[Any, ...]:

@@ -29,6 +29,9 @@ from catalyst_api.container import build_container
 from catalyst_api.settings import Settings
 
 STORAGE_KINDS = ("memory", "sqlite", "postgres")
+# SQLite with the fast lane off (docs/adr/0006); the HTTP tests of tasks and comments run on it too
+# (tests/http/conftest.py).
+FAST_LANE_OFF = "sqlite-fast-lane-off"
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256!"
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -128,6 +131,9 @@ async def storage_factory(request: pytest.FixtureRequest, tmp_path: Path,
         elif kind == "sqlite":
             storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)),
                                  request.getfixturevalue("read_processes"))
+        elif kind == FAST_LANE_OFF:  # CATALYST_FAST_LANE=0: SQLAlchemy's plain path only
+            storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path), fast_lane=False),
+                                 fast_lane=False)
         elif kind == "postgres":
             url, kwargs = request.getfixturevalue("postgres_url")
             storage = SqlStorage(create_engine(url, **kwargs))
@@ -161,6 +167,8 @@ async def api_factory(storage_factory: Callable[[str], Awaitable[Any]]
     async def make(kind: str = "memory", **overrides: Any) -> TestClient:
         # The scheduler runs only in the tests that ask for it (it would race the others' clocks).
         overrides.setdefault("scheduler", False)
+        if kind == FAST_LANE_OFF:
+            overrides.setdefault("fast_lane", False)
         settings = Settings(database_url="memory", data_dir=Path("unused"), jwt_secret=TEST_SECRET,
                             **overrides)
         container = build_container(settings)

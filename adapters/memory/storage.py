@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import attrs
 
 from catalyst_adapters.memory.alerts import MemoryAlertInstanceRepo, MemoryAlertRepo
+from catalyst_adapters.memory.creatives import MemoryCreativeRepo
 from catalyst_adapters.memory.leads import MemoryLeadRepo
 from catalyst_adapters.memory.outbox import MemoryOutboxRepo
 from catalyst_adapters.memory.performance import MemoryPerformanceRepo
-from catalyst_adapters.ordering import name_key
+from catalyst_adapters.ordering import name_key, text_key
 from catalyst_core.alerts.model import Alert, AlertId, AlertInstance, InstanceId
 from catalyst_core.auth.model import User
 from catalyst_core.clients.model import Client, ClientRole, ClientView, Membership, MemberView
@@ -52,6 +53,7 @@ class _Tables:
         self.lead_settings: dict[ClientId, Any] = {}
         self.leads: dict[Any, Any] = {}
         self.lead_history: dict[Any, Any] = {}
+        self.creatives: dict[Any, Any] = {}
 
 
 class _Journal:
@@ -204,6 +206,11 @@ class MemoryMemberRepo:
     async def non_members(self, client_id: ClientId, user_ids: Sequence[UserId]) -> list[UserId]:
         return [u for u in user_ids if (client_id, u) not in self._t.members]
 
+    async def admins(self, client_id: ClientId) -> list[UserId]:
+        found = [m for (cid, _), m in self._t.members.items()
+                 if cid == client_id and m.role is ClientRole.ADMIN]
+        return [m.user_id for m in sorted(found, key=lambda m: (m.added_at, m.user_id))]
+
     async def list(self, client_id: ClientId, page: PageRequest, sort: SortSpec) -> Page[MemberView]:
         views = []
         for (cid, uid), m in self._t.members.items():
@@ -235,9 +242,9 @@ def _task_matches(t: Task, q: TaskQuery, visible: set[ClientId] | None) -> bool:
         q.assigned_to is None or q.assigned_to in t.assignees,
         q.assigned_to_other_than is None or any(a != q.assigned_to_other_than for a in t.assignees),
         q.assignee_id is None or q.assignee_id in t.assignees,
-        # lower(), not casefold(): SQL's lower() is what the SQL adapters search with.
-        q.text is None or q.text.lower() in t.name.lower()
-        or q.text.lower() in (t.description or "").lower(),
+        # Casefolded query in the casefolded name or description, as SQL compares its stored keys.
+        q.text is None or q.text.casefold() in name_key(t.name)
+        or q.text.casefold() in (text_key(t.description) or ""),
         q.due_before is None or (t.due_date is not None
                                  and t.due_date.astimezone(UTC).date() <= q.due_before),
         q.due_after is None or (t.due_date is not None and t.due_date >= _day_start(q.due_after)),
@@ -297,6 +304,8 @@ class MemoryTaskRepo:
         # Alert instances outlive their task (SQL: ON DELETE SET NULL, versions untouched).
         for instance in [i for i in self._t.alert_instances.values() if i.task_id == task_id]:
             self._j.put(self._t.alert_instances, instance.id, attrs.evolve(instance, task_id=None))
+        for submission in [s for s in self._t.creatives.values() if s.task_id == task_id]:
+            self._j.put(self._t.creatives, submission.id, attrs.evolve(submission, task_id=None))
         self._j.pop(self._t.tasks, task_id)
 
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
@@ -361,6 +370,7 @@ class MemoryTransaction:
         self.alert_instances = MemoryAlertInstanceRepo(tables, self.journal)
         self.outbox = MemoryOutboxRepo(tables, self.journal)
         self.leads = MemoryLeadRepo(tables, self.journal)
+        self.creatives = MemoryCreativeRepo(tables, self.journal)
 
 
 class MemoryStorage:

@@ -23,19 +23,22 @@ from catalyst_core.paging import Page, PageRequest, SortSpec
 
 # Columns in the order _user unpacks them (hot statements give plain tuples: adapters/sql/inline.py).
 _USER_COLUMNS = tuple(users.c[name] for name in (
-    "id", "email", "name", "password_hash", "role", "is_active", "created_at", "updated_at"))
+    "id", "email", "name", "password_hash", "role", "is_active", "created_at", "updated_at",
+    "token_version"))
 
 
 def _user(row: Any) -> User:
-    id_, email, name, password_hash, role, is_active, created_at, updated_at = row
+    id_, email, name, password_hash, role, is_active, created_at, updated_at, token_version = row
     return User(id=id_, email=email, name=name, password_hash=password_hash, role=GlobalRole(role),
-                is_active=is_active, created_at=created_at, updated_at=updated_at)
+                is_active=is_active, created_at=created_at, updated_at=updated_at,
+                token_version=token_version)
 
 
 def _user_values(user: User) -> dict[str, Any]:
     return {"email": user.email, "name": user.name, "name_key": name_key(user.name),
             "password_hash": user.password_hash, "role": user.role.value, "is_active": user.is_active,
-            "created_at": user.created_at, "updated_at": user.updated_at}
+            "created_at": user.created_at, "updated_at": user.updated_at,
+            "token_version": user.token_version}
 
 
 # Statements run on every request, built once (building a Core statement costs more than an
@@ -168,6 +171,12 @@ class SqlMemberRepo:
         return (await self._c.execute(select(func.count()).select_from(memberships).where(
             memberships.c.client_id == client_id,
             memberships.c.role == ClientRole.ADMIN.value))).scalar_one()
+
+    async def admins(self, client_id: ClientId) -> list[UserId]:
+        return list((await self._c.execute(
+            select(memberships.c.user_id).where(memberships.c.client_id == client_id,
+                                                memberships.c.role == ClientRole.ADMIN.value)
+            .order_by(memberships.c.added_at, memberships.c.user_id))).scalars())
 
     async def non_members(self, client_id: ClientId, user_ids: Sequence[UserId]) -> list[UserId]:
         found = set((await self._c.execute(select(memberships.c.user_id).where(

@@ -16,13 +16,19 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from catalyst_adapters.sql import sqlite_driver
+from catalyst_adapters.sql.log_safety import quiet_driver_logs
 from catalyst_adapters.sqlite_processes import READER_BUSY_TIMEOUT_MS, configure_reader, unicode_lower
 
 # Execution option that asks SQLite for a write lock up front (BEGIN IMMEDIATE): a deferred
 # transaction that reads and then writes can fail with SQLITE_BUSY when another writer got in between.
 SQLITE_WRITE_OPTION = "catalyst_sqlite_write"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_READER_BUSY_TIMEOUT_MS = READER_BUSY_TIMEOUT_MS
+# How long a statement waits for a lock (SQLite's write lock, a PostgreSQL row or advisory lock) or
+# for a free pooled connection before it fails and the request is answered 503: a client is better
+# told to come back than left hanging (CATALYST_DATABASE_LOCK_TIMEOUT_SECONDS).
+LOCK_TIMEOUT_SECONDS = 10.0
+# How long connecting to PostgreSQL may take (CATALYST_DATABASE_CONNECT_TIMEOUT_SECONDS).
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 def json_dumps(value: Any) -> str:
@@ -41,26 +47,52 @@ def json_loads(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url` (sqlite+aiosqlite:///path or postgresql+asyncpg://...)."""
+def create_engine(url: str, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+                  connect_timeout: float = CONNECT_TIMEOUT_SECONDS, fast_lane: bool = True,
+                  **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url` (sqlite+aiosqlite:///path or postgresql+asyncpg://...).
+
+    Waits are bounded (`lock_timeout`, `connect_timeout`, in seconds), so a database that is down or
+    locked fails fast with an error SqlStorage turns into Unavailable; all bounds are set once per
+    connection, at connect, never per statement. Without `fast_lane` (CATALYST_FAST_LANE=0),
+    SQLite files keep SQLAlchemy's stock aiosqlite adapter (docs/adr/0006)."""
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", json_dumps)
     kwargs.setdefault("json_deserializer", json_loads)
+    # Parameters carry password hashes and clients' data: never in a log line or an error's text.
+    kwargs.setdefault("hide_parameters", True)
+    quiet_driver_logs()
     if parsed.get_backend_name() == "sqlite":
-        if parsed.get_driver_name() == "aiosqlite" and sqlite_driver.available():
+        if fast_lane and parsed.get_driver_name() == "aiosqlite" and sqlite_driver.available():
             kwargs.setdefault("module", sqlite_driver.dbapi())
         # Transactions always end in COMMIT or ROLLBACK (SqlStorage), so the pool's extra
         # reset-on-return ROLLBACK would only cost another trip to the connection's thread.
         kwargs.setdefault("pool_reset_on_return", None)
-        engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                                     **kwargs)
-        _configure_sqlite(engine)
+        engine = create_async_engine(parsed, connect_args={"timeout": lock_timeout}, **kwargs)
+        _configure_sqlite(engine, busy_timeout_ms=round(lock_timeout * 1000))
         return engine
+    # A connection the database dropped (a restart, a failover) is found at checkout and replaced,
+    # so the server uses a database that is back without being restarted itself; after one
+    # disconnect error SQLAlchemy also discards every older pooled connection.
     kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:  # not every pool takes a timeout
+        kwargs.setdefault("pool_timeout", lock_timeout)
+    asyncpg = parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg"
+    if asyncpg:
+        kwargs["connect_args"] = _asyncpg_connect_args(kwargs.get("connect_args", {}), lock_timeout,
+                                                       connect_timeout)
     engine = create_async_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+    if asyncpg:
         _configure_asyncpg(engine)
     return engine
+
+
+def _asyncpg_connect_args(given: dict[str, Any], lock_timeout: float, connect_timeout: float
+                          ) -> dict[str, Any]:
+    """asyncpg's connect arguments with the bounds as defaults (the caller's settings win)."""
+    server_settings = {"lock_timeout": f"{round(lock_timeout * 1000)}ms",
+                       **given.get("server_settings", {})}
+    return {"timeout": connect_timeout, **given, "server_settings": server_settings}
 
 
 def _uuid_to_bytes(value: Any) -> bytes:
@@ -77,12 +109,12 @@ def _configure_asyncpg(engine: AsyncEngine) -> None:
             encoder=_uuid_to_bytes, decoder=lambda data: uuid.UUID(bytes=data)))
 
 
-def _enable_wal(cursor: Any) -> None:
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
     """Switch a database to WAL. On a new file several processes may race to do it, and SQLite
     answers "database is locked" at once, without its busy handler, to the one that would have to
     wait while holding a read lock (deadlock avoidance): so wait and retry, up to the busy timeout.
     Runs on the connection's own thread, never on the event loop."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -93,16 +125,22 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        _enable_wal(cursor)
+        _enable_wal(cursor, busy_timeout_ms)
+        # In WAL mode NORMAL syncs the WAL at checkpoints, not at every commit: a committed write
+        # survives the process being killed (it is in the WAL file, in the OS's cache), and only an
+        # OS crash or power loss can lose the last commits, never corrupt the database
+        # (docs/operations.md, "Faults"; bench/crash_writes.py).
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # A writer waits this long for another connection's write lock, then fails "database is
+        # locked" (SqlStorage answers 503).
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
         # SQLite's own lower() folds ASCII only; case-insensitive search (icontains) must fold
         # every letter, as PostgreSQL and the in-memory adapter do.
@@ -138,7 +176,7 @@ def create_sqlite_reader(url: URL) -> Engine | None:
         url.set(drivername="sqlite+pysqlite"),
         # Heavy reads (text search) run on a worker thread, so a connection may change threads.
         connect_args={"timeout": SQLITE_READER_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        json_serializer=json_dumps, json_deserializer=json_loads,
+        json_serializer=json_dumps, json_deserializer=json_loads, hide_parameters=True,
     )
 
     @event.listens_for(reader, "connect")

@@ -31,6 +31,9 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
             # Take the lock before alembic starts (on SQLite the first statement carries the
             # BEGIN IMMEDIATE): alembic keeps global state and must not run twice at once.
             if conn.dialect.name == "postgresql":
+                # A migration may wait for another process's as long as that one takes (the
+                # engine's lock_timeout bounds requests, not this).
+                await conn.execute(text("SET LOCAL lock_timeout = 0"))
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             else:
                 await conn.execute(text("SELECT 1"))

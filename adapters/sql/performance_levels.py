@@ -9,7 +9,6 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
 from sqlalchemy import Float, and_, bindparam, cast, func, literal, or_, select, true
 
 from catalyst_adapters.sql.inline import hot
@@ -39,6 +38,9 @@ _ACCOUNT_TOTALS = hot(select(*_SUMS)
 FilterShape = tuple[bool, str | None, bool, bool]
 
 
+_MAX_BIGINT = 2**63 - 1
+
+
 def _filter_shape(where: LevelFilter | None) -> FilterShape | None:
     if where is None:
         return None
@@ -48,7 +50,10 @@ def _filter_shape(where: LevelFilter | None) -> FilterShape | None:
 def _filter_params(where: LevelFilter | None) -> dict[str, Any]:
     if where is None:
         return {}
-    params: dict[str, Any] = {"min_spend": where.min_spend} if where.min_spend > 0 else {}
+    # A floor past the largest 64-bit integer (alerts take min_spend up to 10^15, 10^21 micros)
+    # cannot bind as an INTEGER/BIGINT; no stored sum reaches it, so the largest one means the same.
+    floor = min(where.min_spend, _MAX_BIGINT)
+    params: dict[str, Any] = {"min_spend": floor} if where.min_spend > 0 else {}
     if where.at_least is not None:
         params["at_least"] = where.at_least
     if where.at_most is not None:
@@ -98,17 +103,19 @@ def _level_statement(months: bool, edges: int, level: Level, shape: FilterShape 
                .order_by(*(lines.c[k] for k in keys)))
 
 
-# The fields of LevelTotals each level fills: the first 0, 3, 5 or all 7 (ids, each with its name).
+# The columns of _level_statement, by the LevelTotals field each fills: each level has the first
+# 0, 3, 5 or all 7 (ids, each with its name); LevelTotals is built by field name.
 _LEVEL_WIDTHS: dict[Level | None, int] = {None: 0, Level.CAMPAIGN: 3, Level.ADSET: 5, Level.AD: 7}
 _LEVEL_FIELDS = ("platform", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
                  "ad_name")
-assert _LEVEL_FIELDS == tuple(f.name for f in attrs.fields(LevelTotals))[:7]
 
 
 def _level_converter(level: Level | None) -> Callable[[Sequence[Any]], LevelTotals]:
     width = _LEVEL_WIDTHS[level]
-    missing = (None,) * (len(_LEVEL_FIELDS) - width)
-    return lambda row: LevelTotals(*row[:width], *missing, _totals(row[width:]))
+    absent = dict.fromkeys(_LEVEL_FIELDS[width:])
+    filled = _LEVEL_FIELDS[:width]
+    return lambda row: LevelTotals(**dict(zip(filled, row, strict=False)), **absent,
+                                   totals=_totals(row[width:]))
 
 
 _LEVEL_CONVERTERS = {level: _level_converter(level) for level in _LEVEL_WIDTHS}

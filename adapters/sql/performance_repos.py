@@ -76,12 +76,16 @@ T = TypeVar("T")
 
 
 def _entity_totals(row: Sequence[Any]) -> EntityTotals:
-    return EntityTotals(*row[:7], _totals(row[7:]))
+    # The columns of _entity_statement: _ENTITY, the names of _LEVELS, then the sums.
+    platform, campaign_id, adset_id, ad_id, campaign_name, adset_name, ad_name = row[:7]
+    return EntityTotals(platform=platform, campaign_id=campaign_id, adset_id=adset_id, ad_id=ad_id,
+                        campaign_name=campaign_name, adset_name=adset_name, ad_name=ad_name,
+                        totals=_totals(row[7:]))
 
 
 def _performance_row(client_id: ClientId, row: Sequence[Any]) -> PerformanceRow:
     values = [money_from_micros(v) if i in _MONEY else v for i, v in enumerate(row)]
-    return PerformanceRow(client_id, *values)
+    return PerformanceRow(client_id=client_id, **dict(zip(_ROW_FIELDS, values, strict=True)))
 
 
 # -- statements, built once per dialect --------------------------------------------------------
@@ -200,7 +204,7 @@ class SqlPerformanceRepo:
 
     async def daily_totals(self, client_id: ClientId, start: date, end: date) -> list[DayTotals]:
         return await self._aggregate(_DAILY, {"client_id": client_id, "start": start, "end": end},
-                                     lambda row: DayTotals(row[0], _totals(row[1:])))
+                                     lambda row: DayTotals(date=row[0], totals=_totals(row[1:])))
 
     async def entity_totals(self, client_id: ClientId, start: date, end: date, *,
                             platform: str | None = None, campaign_id: str | None = None
@@ -240,12 +244,14 @@ class SqlPerformanceRepo:
             if kind == 0:
                 totals, counts = sums, (n_p, n_c, n_a)
             elif kind == 1:
-                platforms.append(PlatformTotals(p, _totals(sums)))
+                platforms.append(PlatformTotals(platform=p, totals=_totals(sums)))
             elif kind == 2:
-                campaigns.append(CampaignTotals(p, c, campaign_name, _totals(sums)))
+                campaigns.append(CampaignTotals(platform=p, campaign_id=c, campaign_name=campaign_name,
+                                                totals=_totals(sums)))
             else:
-                ads.append(EntityTotals(p, c, s, a, campaign_name, adset_name, ad_name,
-                                        _totals(sums)))
+                ads.append(EntityTotals(platform=p, campaign_id=c, adset_id=s, ad_id=a,
+                                        campaign_name=campaign_name, adset_name=adset_name,
+                                        ad_name=ad_name, totals=_totals(sums)))
         return Breakdown(totals=_totals(totals), platforms=platforms, campaigns=campaigns, ads=ads,
                          counts=dict(zip(("platforms", "campaigns", "ads"), counts, strict=True)))
 

@@ -41,7 +41,7 @@ def _as_int(value: Any) -> int:
 def _totals(sums: Sequence[Any]) -> Totals:
     """Totals from (row_count, metric sums...), NULL sums (no rows) as zero."""
     row_count, *metrics = (0 if v is None else _as_int(v) for v in sums)
-    return Totals(tuple(metrics), row_count)
+    return Totals(values=tuple(metrics), rows=row_count)
 
 _SUMS = tuple(func.sum(performance_days.c[n]) for n in ("row_count", *BASE_NAMES))
 

@@ -8,8 +8,11 @@ job on the worker thread, sends a BEGIN along with the transaction's first state
 COMMIT/ROLLBACK when sqlite3 says no transaction is open. It plugs in through
 create_async_engine(module=...), so the dialect, the SQL and the results are SQLAlchemy's own.
 
-It relies on aiosqlite's `Connection._execute(fn, *args)` (stable since 0.17); `available()` says
-whether the installed aiosqlite has it, and the stock adapter is used when it does not."""
+It relies on private parts of both libraries (docs/adr/0006-private-apis.md): aiosqlite's
+`Connection._execute(fn, *args)` (stable since 0.17), and the internals of SQLAlchemy 2.1's aiosqlite
+adapter (`_cursor_cls`, `_execute_mutex`, the cursor's `_execute_async`). SQLAlchemy 2.0's adapter
+builds its cursors itself, so this one would be bypassed there without a word: `available()` checks
+both hooks, and the stock adapter is used when either is missing (CATALYST_FAST_LANE=0 uses it too)."""
 
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from sqlalchemy.util import EMPTY_DICT
 
 
 def available() -> bool:
-    return callable(getattr(aiosqlite.Connection, "_execute", None))
+    return (callable(getattr(aiosqlite.Connection, "_execute", None))
+            and getattr(AsyncAdapt_aiosqlite_connection, "_cursor_cls", None) is not None)
 
 
 def _run_statement(raw: sqlite3.Connection, begin: str | None, operation: str, parameters: Any,

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import delete, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.account_repos import SqlClientRepo, SqlMemberRepo, SqlUserRepo
 from catalyst_adapters.sql.alert_repos import SqlAlertInstanceRepo, SqlAlertRepo
+from catalyst_adapters.sql.creative_repos import SqlCreativeRepo
 from catalyst_adapters.sql.engine import (
-    SQLITE_BUSY_TIMEOUT_MS,
+    LOCK_TIMEOUT_SECONDS,
     SQLITE_WRITE_OPTION,
     create_sqlite_reader,
     sqlite_file,
@@ -33,6 +37,7 @@ from catalyst_adapters.sql.tables import (
     alerts,
     clients,
     comments,
+    creative_submissions,
     lead_history,
     lead_results,
     lead_settings,
@@ -66,6 +71,7 @@ class SqlTransaction:
         self.alert_instances = SqlAlertInstanceRepo(conn)
         self.outbox = SqlOutboxRepo(conn)
         self.leads = SqlLeadRepo(conn)
+        self.creatives = SqlCreativeRepo(conn)
 
 
 READS_WAIT_FOR_WRITER = 0.05
@@ -74,12 +80,21 @@ IDLE_READERS_KEPT = 8
 
 class SqlStorage:
     """The Storage port on an AsyncEngine (`close` disposes it). On a SQLite file, heavy reads run
-    in `read_processes` when given (their lifetime is the caller's), else on worker threads."""
+    in `read_processes` when given (their lifetime is the caller's), else on worker threads.
 
-    def __init__(self, engine: AsyncEngine, read_processes: ReadProcesses | None = None) -> None:
+    A database that cannot be reached, or a write that waited `lock_timeout` seconds for its turn
+    (other writers of this process, then of other processes), raises Unavailable; the engine bounds
+    the waits inside the database itself (engine.create_engine).
+
+    Without `fast_lane` (CATALYST_FAST_LANE=0) reads on SQLite go through the engine like writes:
+    SQLAlchemy on the async connection, no inline readers, no hot statements (docs/adr/0006)."""
+
+    def __init__(self, engine: AsyncEngine, read_processes: ReadProcesses | None = None, *,
+                 lock_timeout: float = LOCK_TIMEOUT_SECONDS, fast_lane: bool = True) -> None:
         self.engine = engine
+        self._lock_timeout = lock_timeout
         self._sqlite = engine.dialect.name == "sqlite"
-        self._reader = create_sqlite_reader(engine.url) if self._sqlite else None
+        self._reader = create_sqlite_reader(engine.url) if self._sqlite and fast_lane else None
         file = sqlite_file(engine.url) if self._reader is not None else None
         self._heavy_reads = (str(file.resolve()), read_processes) if file and read_processes else None
         self._idle_readers: list[SqlTransaction] = []
@@ -88,7 +103,7 @@ class SqlStorage:
         self._write_turn = asyncio.Lock()
         database = sqlite_file(engine.url) if self._sqlite else None
         self._process_lock = None if database is None else ProcessWriteLock.beside(
-            database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            database, timeout=lock_timeout)
         # Set while no write transaction is open. Reads run on the loop without pausing, so under
         # a flood of reads every step of a writer (a callback from its aiosqlite thread) would wait
         # for a whole turn of the loop full of reads; reads wait for the open writer instead, up to
@@ -104,30 +119,53 @@ class SqlStorage:
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
-            async with self._write_turn:
+            turn = self._write_turn
+            queued_at = None
+            if turn.locked():
+                queued_at = asyncio.get_running_loop().time()
+                await self._wait_for_turn()
+            else:
+                await turn.acquire()
+            try:
                 # From here this process's reads give way to the writer, also while it waits for
                 # other processes: once its turn comes, each of its steps needs the loop at once,
                 # and the whole database waits for it (measured in docs/benchmarks.md, mixed load).
                 self._no_writer.clear()
                 try:
-                    async with self._other_processes_turn(), self._connected(write=True) as tx:
+                    async with self._other_processes_turn(queued_at), \
+                            self._connected(write=True) as tx:
                         yield tx
                 finally:
                     self._no_writer.set()
+            finally:
+                turn.release()
         else:
             async with self._connected(write=write) as tx:
                 yield tx
 
+    async def _wait_for_turn(self) -> None:
+        """Queue behind this process's other writers, up to the lock timeout (only a writer that
+        finds the turn taken pays for the timer)."""
+        try:
+            async with asyncio.timeout(self._lock_timeout):
+                await self._write_turn.acquire()
+        except TimeoutError:
+            raise _unavailable("the database has been busy with other writes for too long") from None
+
     @asynccontextmanager
-    async def _other_processes_turn(self) -> AsyncIterator[None]:
-        """This process's writer waits for other processes' writers on the lock file (ADR 0003)."""
+    async def _other_processes_turn(self, queued_at: float | None) -> AsyncIterator[None]:
+        """This process's writer waits for other processes' writers on the lock file (ADR 0003),
+        for what is left of the lock timeout after queueing in this process since `queued_at`."""
         if self._process_lock is None:
             yield
             return
+        timeout = None if queued_at is None else max(
+            0.0, self._lock_timeout - (asyncio.get_running_loop().time() - queued_at))
         try:
-            await self._process_lock.acquire()
+            await self._process_lock.acquire(timeout)
         except TimeoutError:
-            raise Unavailable("another process has been writing to the database for too long") from None
+            raise _unavailable("another process has been writing to the database for too long") \
+                from None
         try:
             yield
         finally:
@@ -135,18 +173,28 @@ class SqlStorage:
 
     @asynccontextmanager
     async def _connected(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
+        connected = False
         try:
             async with self.engine.connect() as conn:
+                connected = True
                 if write and self._sqlite:
                     conn = await conn.execution_options(**{SQLITE_WRITE_OPTION: True})
                 async with conn.begin():
                     yield SqlTransaction(conn)
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise _unavailable_from(e) from e
         except DBAPIError as e:
-            if e.connection_invalidated:
-                raise Unavailable("lost the database connection") from e
+            if e.connection_invalidated or not connected or _transient(e):
+                raise _unavailable("the database is unavailable or was lost", e) from e
             raise
+        except PoolTimeout as e:  # every pooled connection stayed busy for the lock timeout
+            raise _unavailable("the database has been busy for too long", e) from e
+        except OSError as e:
+            # Connecting failed before any DBAPI was involved: refused, unreachable, timed out
+            # (TimeoutError is an OSError). Inside the transaction an OSError is not ours to map.
+            if connected:
+                raise
+            raise _unavailable(f"the database is unreachable: {type(e).__name__}", e) from e
 
     async def _wait_for_writer(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -185,7 +233,8 @@ class SqlStorage:
     async def reset(self) -> None:
         """Delete every row (tests reuse one database across hypothesis examples)."""
         async with self.transaction() as tx:
-            for table in (lead_history, lead_results, lead_settings, outbox, alert_instances, alerts,
+            for table in (creative_submissions, lead_history, lead_results, lead_settings, outbox,
+                          alert_instances, alerts,
                           performance_names, performance_months, performance_days, performance_rows,
                           comments, task_assignees, tasks, task_counts, memberships, clients, users):
                 await tx.connection.execute(delete(table))
@@ -207,17 +256,44 @@ class _InlineRead:
         try:
             self._tx = storage._checkout_reader()
         except OperationalError as e:
-            raise _unavailable(e) from e
+            raise _unavailable_from(e) from e
         return self._tx
 
     async def __aexit__(self, _type: Any, error: BaseException | None, _tb: Any) -> None:
         self._storage._return_reader(self._tx)
         if isinstance(error, OperationalError):
-            raise _unavailable(error) from error
+            raise _unavailable_from(error) from error
 
 
-def _unavailable(error: OperationalError) -> Unavailable:
-    return Unavailable(f"the database is unavailable: {type(error.orig).__name__}")
+# PostgreSQL's SQLSTATE classes of errors that retrying later may cure: 08 connection exception,
+# 53 insufficient resources (too many connections), 57 operator intervention (shutting down,
+# starting up, a cancelled statement), and lock_not_available (lock_timeout ran out).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _transient(error: DBAPIError) -> bool:
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+                                       or state == _LOCK_NOT_AVAILABLE)
+
+
+log = logging.getLogger("catalyst.storage")
+REPORT_EVERY_SECONDS = 30.0  # an outage answers every request 503: one log line per this, not each
+_last_report = -REPORT_EVERY_SECONDS
+
+
+def _unavailable(message: str, cause: BaseException | None = None) -> Unavailable:
+    global _last_report
+    now = time.monotonic()
+    if now - _last_report >= REPORT_EVERY_SECONDS:
+        _last_report = now
+        log.warning("the database is failing requests (answered 503): %s; cause: %r", message, cause)
+    return Unavailable(message)
+
+
+def _unavailable_from(error: OperationalError) -> Unavailable:
+    return _unavailable(f"the database is unavailable: {type(error.orig).__name__}", error.orig)
 
 
 __all__ = ["InlineConnection", "SqlStorage", "SqlTransaction"]

@@ -23,8 +23,9 @@ from sqlalchemy import (
     text,
 )
 
-from catalyst_adapters.sql.types import UtcDateTime, sort_key_type
+from catalyst_adapters.sql.types import UtcDateTime, folded_key_type, sort_key_type, text_key_type
 from catalyst_core.auth.model import MAX_EMAIL_LENGTH
+from catalyst_core.creatives.model import MAX_FILENAME, MAX_HEADLINE, MAX_MEDIA_URL, MAX_NAME
 from catalyst_core.leads.model import COMPONENTS, MAX_SOURCE
 from catalyst_core.metrics.model import MAX_ENTITY_ID, MAX_ENTITY_NAME, MAX_PLATFORM
 from catalyst_core.metrics.registry import BASE_NAMES
@@ -41,19 +42,21 @@ users = Table(
     Column("id", Uuid, primary_key=True),
     Column("email", sort_key_type(254), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    Column("name_key", sort_key_type(200), nullable=False),
+    Column("name_key", folded_key_type(200), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False),
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Bumped by a password change; tokens issued under another version are refused (migration 0007).
+    Column("token_version", Integer, nullable=False, server_default="0"),
 )
 
 clients = Table(
     "clients", metadata,
     Column("id", Uuid, primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("name_key", sort_key_type(200), nullable=False),
+    Column("name_key", folded_key_type(200), nullable=False),
     Column("logo", String(2048)),
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -75,7 +78,7 @@ tasks = Table(
     Column("id", Uuid, primary_key=True),
     Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(255), nullable=False),
-    Column("name_key", sort_key_type(255), nullable=False),
+    Column("name_key", folded_key_type(255), nullable=False),
     Column("task_type", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("priority", String(16), nullable=False),
@@ -85,6 +88,9 @@ tasks = Table(
     Column("assignees", JSON, nullable=False),
     Column("due_date", UtcDateTime),
     Column("description", Text),
+    # The description casefolded (NULL without one): what text search looks in, with name_key
+    # (migration 0009, adapters/sql/text_search.py).
+    Column("description_key", text_key_type()),
     Column("related_object_id", String(255)),
     Column("related_object_type", String(64)),
     Column("completed_by", Uuid, ForeignKey("users.id")),
@@ -303,4 +309,40 @@ lead_history = Table(
     Column("lead_id", Uuid, ForeignKey("lead_results.id", ondelete="CASCADE"), nullable=False),
     *_scoring_columns(),
     Index(None, "lead_id", "scored_at", "id"),
+)
+
+
+# -- creative submissions (migration 0008) ---------------------------------------------------------
+# The media is a link (media_url) or a file in the BlobStore under media_key; the review task is
+# linked both ways (tasks.related_object_id names the submission) and may be deleted on its own.
+
+creative_submissions = Table(
+    "creative_submissions", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("client_id", Uuid, ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(MAX_NAME), nullable=False),
+    Column("name_key", folded_key_type(MAX_NAME), nullable=False),
+    Column("ad_type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("media_url", String(MAX_MEDIA_URL)),
+    Column("media_key", String(64), unique=True),
+    Column("media_filename", String(MAX_FILENAME)),
+    Column("media_size", BigInteger),
+    Column("media_content_type", String(100)),
+    Column("media_width", Integer),
+    Column("media_height", Integer),
+    Column("ad_script", Text),
+    Column("headline", String(MAX_HEADLINE)),
+    Column("primary_text", Text),
+    Column("submitted_by", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("task_id", Uuid, ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("reviewed_by", Uuid, ForeignKey("users.id")),
+    Column("reviewed_at", UtcDateTime),
+    Column("rejection_reason", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "client_id", "created_at", "id"),
+    Index(None, "client_id", "updated_at", "id"),
+    Index(None, "client_id", "name_key", "id"),
+    Index(None, "client_id", "status", "created_at", "id"),
 )

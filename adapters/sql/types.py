@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -37,3 +37,20 @@ def sort_key_type(length: int) -> String:
     """A column compared code point by code point on every database (PostgreSQL's default collation
     would sort by locale rules and disagree with SQLite and with the in-memory adapter)."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+# Casefolding can make a text up to three times longer ("ΐ" is three code points folded).
+FOLD_GROWTH = 3
+
+
+def folded_key_type(length: int) -> String:
+    """sort_key_type for a casefolded copy of a text of at most `length` characters: room for it
+    to grow when folded. PostgreSQL checks a VARCHAR's length; SQLite does not (its declared type
+    stays as it was, so no table is rebuilt)."""
+    return String(length).with_variant(String(length * FOLD_GROWTH, collation="C"), "postgresql")
+
+
+def text_key_type() -> Text:
+    """An unbounded casefolded text (a search key) compared code point by code point, as
+    sort_key_type: PostgreSQL's substring search must not depend on the database's collation."""
+    return Text().with_variant(Text(collation="C"), "postgresql")

@@ -7,7 +7,10 @@ database queues them instead: the kernel wakes a waiter the moment the holder le
 the lock of a process that dies. (filelock's AsyncFileLock would poll, which is the problem here.)
 
 Within a process, writers already take turns on an asyncio lock, so at most one coroutine per
-process waits here; its wait runs on a worker thread, never on the event loop."""
+process waits here; its wait runs on a worker thread, never on the event loop. A writer that gives
+up (timed out, cancelled) leaves that thread waiting, and the next writer waits on the same thread
+rather than starting another: while another process holds the lock for long, timed-out writers must
+not pile up blocked threads in the event loop's default pool, which other work needs."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ class ProcessWriteLock:
         self.path = path
         self._timeout = timeout
         self._fd: int | None = None
+        self._waiting: asyncio.Future[None] | None = None  # a thread blocked in flock, if any
+        self._abandoned = False  # whether the writer that started it gave up
 
     @classmethod
     def beside(cls, database: Path, *, timeout: float) -> ProcessWriteLock | None:
@@ -37,25 +42,43 @@ class ProcessWriteLock:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
 
-    async def acquire(self) -> None:
-        """Take the lock; TimeoutError after `timeout` seconds of another process holding it."""
-        fd = self._fileno()
+    async def acquire(self, within: float | None = None) -> None:
+        """Take the lock; TimeoutError after `within` seconds (default: the lock's timeout) of
+        another process holding it."""
+        waiting = self._waiting
+        if waiting is None:
+            fd = self._fileno()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            waiting = self._waiting = asyncio.get_running_loop().run_in_executor(
+                None, fcntl.flock, fd, fcntl.LOCK_EX)
+            waiting.add_done_callback(self._waited)
+        self._abandoned = False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiting), self._timeout)
+            await asyncio.wait_for(asyncio.shield(waiting), self._timeout if within is None else within)
         except BaseException:
-            # Cancelled or timed out while the thread still waits: let go once it gets the lock.
-            waiting.add_done_callback(self._release_if_taken)
+            # Timed out or cancelled while the thread still waits: the next writer takes its place,
+            # or, if none comes, the lock is let go as soon as the thread gets it (_waited).
+            if not waiting.done():
+                self._abandoned = True
+            elif not waiting.cancelled() and waiting.exception() is None:
+                self.release()  # taken in the same instant as the timeout: not ours to keep
             raise
+        finally:
+            if waiting.done():
+                self._waiting = None
 
-    def _release_if_taken(self, waiting: asyncio.Future[None]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None:
-            self.release()
+    def _waited(self, waiting: asyncio.Future[None]) -> None:
+        """The thread's flock returned; runs before the writer awaiting it resumes."""
+        taken = not waiting.cancelled() and waiting.exception() is None
+        if self._abandoned:
+            self._abandoned = False
+            self._waiting = None
+            if taken:
+                self.release()
 
     def release(self) -> None:
         fcntl.flock(self._fileno(), fcntl.LOCK_UN)

@@ -35,6 +35,10 @@ class User:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    # Bumped by a password change or reset; a token carries the version it was issued under and
+    # is refused once they differ. A counter, not a timestamp: a token issued in the same second
+    # as the change (JWT `iat` has one-second granularity) is still judged exactly.
+    token_version: int = 0
 
 
 @frozen
@@ -61,6 +65,7 @@ class TokenClaims:
     token_id: str
     issued_at: datetime
     expires_at: datetime
+    version: int = 0  # the user's token_version when it was issued (tokens without one: 0)
 
 
 def normalize_email(raw: str, field: str = "email") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from attrs import frozen
 
 from catalyst_core.auth.model import (
@@ -13,11 +15,19 @@ from catalyst_core.auth.model import (
     check_password,
     normalize_email,
 )
-from catalyst_core.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, check_each
+from catalyst_core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+    check_each,
+)
 from catalyst_core.ids import IdFactory, UserId
 from catalyst_core.ports import Clock, PasswordHasher, Storage, TokenIssuer
 
 _BAD_CREDENTIALS = "invalid email or password"
+log = logging.getLogger("catalyst.auth")
 
 
 @frozen
@@ -56,7 +66,11 @@ class AuthService:
 
     async def login(self, email: str, password: str) -> LoginResult:
         """Unknown email, wrong password and deactivated user all answer the same Unauthenticated,
-        and an unknown email still pays for one hash check, so timing does not tell them apart."""
+        and each pays for exactly one hash check (an unknown email against a dummy hash made by
+        the same hasher, so of the same cost), so timing does not tell them apart."""
+        # Made before the lookup, whoever logs in first: were it made on the first unknown email,
+        # that one answer would take a hash longer than any other.
+        dummy = await self._dummy()
         try:
             email = normalize_email(email)
         except InvalidInput:
@@ -64,21 +78,23 @@ class AuthService:
         async with self.storage.transaction(write=False) as tx:
             user = await tx.users.get_by_email(email) if email else None
         if user is None:
-            await self.hasher.verify(password, await self._dummy())
+            await self.hasher.verify(password, dummy)
             raise Unauthenticated(_BAD_CREDENTIALS)
         if not await self.hasher.verify(password, user.password_hash) or not user.is_active:
             raise Unauthenticated(_BAD_CREDENTIALS)
         if self.hasher.needs_rehash(user.password_hash):
             await self._rehash(user, password)
-        return LoginResult(token=self.tokens.issue(user.id, now=self.clock.now()), user=user)
+        token = self.tokens.issue(user.id, now=self.clock.now(), version=user.token_version)
+        return LoginResult(token=token, user=user)
 
     async def authenticate(self, token: str) -> Actor:
         """The actor behind a bearer token; Unauthenticated when the token is bad or the user is
-        gone or deactivated (checked on every request, so deactivation takes effect at once)."""
+        gone or deactivated, or its password changed since the token was issued (checked on every
+        request, so each takes effect at once)."""
         claims = self.tokens.verify(token, now=self.clock.now())
         async with self.storage.transaction(write=False) as tx:
             user = await tx.users.get(claims.user_id)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or claims.version != user.token_version:
             raise Unauthenticated("token is no longer valid")
         return Actor(user_id=user.id, role=user.role)
 
@@ -90,7 +106,8 @@ class AuthService:
         return user
 
     async def update_me(self, actor: Actor, changes: ProfileChanges) -> User:
-        """Name changes freely; email and password changes need the current password."""
+        """Name changes freely; email and password changes need the current password. A new
+        password revokes every token issued before it, the caller's own included (log in again)."""
         email, name, password = check_each((normalize_email, changes.email), (check_name, changes.name),
                                            (check_password, changes.password))
         user = await self.me(actor)
@@ -107,8 +124,24 @@ class AuthService:
                 raise NotFound("user not found")
             user.name = name if name is not None else user.name
             user.email = email if email is not None else user.email
-            user.password_hash = new_hash if new_hash is not None else user.password_hash
+            if new_hash is not None:
+                user.password_hash = new_hash
+                user.token_version += 1
             user.updated_at = self.clock.now()
+            await tx.users.save(user)
+        return user
+
+    async def reset_password(self, email: str, password: str) -> User:
+        """Operator action: set a user's password without the old one (a forgotten password, a
+        leaked one). Every token issued before is revoked."""
+        email, password = check_each((normalize_email, email), (check_password, password))
+        new_hash = await self.hasher.hash(password)
+        async with self.storage.transaction() as tx:
+            user = await tx.users.get_by_email(email)
+            if user is None:
+                raise NotFound("user not found")
+            user.password_hash, user.updated_at = new_hash, self.clock.now()
+            user.token_version += 1
             await tx.users.save(user)
         return user
 
@@ -123,12 +156,18 @@ class AuthService:
         return user
 
     async def _rehash(self, user: User, password: str) -> None:
+        """Store the password again at the hasher's current costs: one write transaction, only
+        if nobody changed the password meanwhile. A busy database does not fail the login (the
+        credentials were right); the upgrade is simply tried again at the next one."""
         new_hash = await self.hasher.hash(password)
-        async with self.storage.transaction() as tx:
-            fresh = await tx.users.get(user.id)
-            if fresh is not None and fresh.password_hash == user.password_hash:
-                fresh.password_hash = new_hash
-                await tx.users.save(fresh)
+        try:
+            async with self.storage.transaction() as tx:
+                fresh = await tx.users.get(user.id)
+                if fresh is not None and fresh.password_hash == user.password_hash:
+                    fresh.password_hash = new_hash
+                    await tx.users.save(fresh)
+        except Unavailable:
+            log.warning("could not upgrade a password hash now (database busy); next login will")
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

@@ -242,6 +242,8 @@ def _money_from_float(value: float) -> Decimal:
 
 
 def parse_count(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():  # JSON's 5393.0 is the whole number 5393
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Bad("must be an integer")
     if value < 0:

@@ -2,7 +2,9 @@
 
 `AccountsMachine` drives AuthService and ClientsService (users, clients, members, roles);
 `TasksMachine` drives TasksService (tasks, their lifecycle, comments, events); `AlertsMachine`
-drives AlertsService (runs, deduplication, resolve and dismiss, the tasks they open and close).
+drives AlertsService (runs, deduplication, resolve and dismiss, the tasks they open and close);
+`CreativesMachine` drives CreativesService (submissions with links or files, the one decision,
+the review task, the BlobStore holding exactly the submissions' files).
 Each example gets a fresh storage from the class attribute `storage_factory` (an async callable
 returning an EMPTY Storage) and its own event loop, because rules cannot be async. Bind them like this:
 
@@ -28,9 +30,10 @@ from catalyst_contracts.state_machines.common import (
     machine_settings,
     storage_factory,
 )
+from catalyst_contracts.state_machines.creatives import CreativesMachine
 from catalyst_contracts.state_machines.performance import PERFORMANCE_MACHINE_SETTINGS, PerformanceMachine
 from catalyst_contracts.state_machines.tasks import TasksMachine
 
 __all__ = ["MACHINE_SETTINGS", "PERFORMANCE_MACHINE_SETTINGS", "SQL_MACHINE_SETTINGS", "AccountsMachine",
-           "AlertsMachine",
+           "AlertsMachine", "CreativesMachine",
            "PerformanceMachine", "ServiceMachine", "TasksMachine", "machine_settings", "storage_factory"]

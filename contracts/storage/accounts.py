@@ -75,6 +75,20 @@ class AccountsContract:
         assert await read(storage, lambda tx: tx.users.get(user.id)) == user
         assert await read(storage, lambda tx: tx.users.get_by_email("renamed@example.com")) == user
 
+    async def test_user_token_version_starts_at_zero_and_is_saved(self, storage: Any) -> None:
+        # Authentication compares a token's version with this one on every request: a save that
+        # dropped it would revive the tokens a password change revoked.
+        user = make_user()
+        await put(storage, user)
+        assert (await read(storage, lambda tx: tx.users.get(user.id))).token_version == 0
+        for expected in (1, 2, 2**31 - 1):  # the SQL column is a 32-bit integer
+            user.token_version = expected
+            async with storage.transaction() as tx:
+                await tx.users.save(user)
+            assert (await read(storage, lambda tx: tx.users.get(user.id))).token_version == expected
+            assert (await read(storage, lambda tx: tx.users.get_by_email(user.email))).token_version \
+                == expected
+
     async def test_user_save_with_another_users_email_is_conflict(self, storage: Any) -> None:
         first, second = make_user(email="first@example.com"), make_user(email="second@example.com")
         await put(storage, first, second)

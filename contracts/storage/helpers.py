@@ -128,8 +128,8 @@ def task_matches(task: Task, q: TaskQuery, memberships: Sequence[Membership]) ->
     if q.assignee_id is not None and q.assignee_id not in task.assignees:
         return False
     if q.text is not None:
-        needle = q.text.lower()
-        if needle not in task.name.lower() and needle not in (task.description or "").lower():
+        needle = q.text.casefold()  # Unicode's full case folding: "ẞ", "ß" and "SS" are all "ss"
+        if needle not in task.name.casefold() and needle not in (task.description or "").casefold():
             return False
     if q.due_before is not None and (task.due_date is None
                                      or task.due_date >= utc_day_start(q.due_before) + timedelta(days=1)):

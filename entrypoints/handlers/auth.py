@@ -38,7 +38,7 @@ async def register(request: web.Request) -> web.Response:
 @routes.post("/auth/login", name="login")
 async def login(request: web.Request) -> web.Response:
     shape = await body(request, LoginBody)
-    result = await services(request).auth().login(shape.email, shape.password)
+    result = await services(request).login().login(shape.email, shape.password, source=request.remote)
     return envelope(present_login(result), message="Login successful")
 
 

@@ -15,7 +15,7 @@ from catalyst_api.schemas.clients import (
     present_member,
 )
 from catalyst_api.schemas.common import SortedPageQuery, page_data
-from catalyst_api.wire import body, envelope, patch_body, path_id, query
+from catalyst_api.wire import BODY, all_of, body, envelope, patch_of, path_id, query, read_json, structure
 from catalyst_core.changes import UNCHANGED
 from catalyst_core.clients.service import ClientChanges
 from catalyst_core.ids import ClientId, UserId
@@ -45,8 +45,9 @@ async def get_client(request: web.Request) -> web.Response:
 
 @routes.put("/clients/{client_id}", name="update_client")
 async def update_client(request: web.Request) -> web.Response:
-    client_id = ClientId(path_id(request, "client_id"))
-    shape, present = await patch_body(request, UpdateClientBody, nullable=("logo",))
+    raw = await read_json(request)
+    client_id, (shape, present) = all_of(lambda: ClientId(path_id(request, "client_id")),
+                                         lambda: patch_of(raw, UpdateClientBody, nullable=("logo",)))
     changes = ClientChanges(name=shape.name, logo=shape.logo if "logo" in present else UNCHANGED,
                             is_active=shape.is_active)
     view = await services(request).clients().update(actor(request), client_id, changes)
@@ -70,8 +71,9 @@ async def list_members(request: web.Request) -> web.Response:
 
 @routes.post("/clients/{client_id}/members", name="add_member")
 async def add_member(request: web.Request) -> web.Response:
-    client_id = ClientId(path_id(request, "client_id"))
-    shape = await body(request, AddMemberBody)
+    raw = await read_json(request)
+    client_id, shape = all_of(lambda: ClientId(path_id(request, "client_id")),
+                              lambda: structure(BODY, raw, AddMemberBody))
     member = await services(request).clients().add_member(actor(request), client_id, shape.email,
                                                                shape.role)
     return envelope(present_member(member), status=201, message="Member added")
@@ -79,8 +81,10 @@ async def add_member(request: web.Request) -> web.Response:
 
 @routes.patch("/clients/{client_id}/members/{user_id}", name="update_member")
 async def update_member(request: web.Request) -> web.Response:
-    client_id, user_id = ClientId(path_id(request, "client_id")), UserId(path_id(request, "user_id"))
-    shape = await body(request, UpdateMemberBody)
+    raw = await read_json(request)
+    client_id, user_id, shape = all_of(lambda: ClientId(path_id(request, "client_id")),
+                                       lambda: UserId(path_id(request, "user_id")),
+                                       lambda: structure(BODY, raw, UpdateMemberBody))
     member = await services(request).clients().change_member_role(actor(request), client_id, user_id,
                                                                        shape.role)
     return envelope(present_member(member), message="Member updated")
@@ -88,6 +92,7 @@ async def update_member(request: web.Request) -> web.Response:
 
 @routes.delete("/clients/{client_id}/members/{user_id}", name="remove_member")
 async def remove_member(request: web.Request) -> web.Response:
-    client_id, user_id = ClientId(path_id(request, "client_id")), UserId(path_id(request, "user_id"))
+    client_id, user_id = all_of(lambda: ClientId(path_id(request, "client_id")),
+                                lambda: UserId(path_id(request, "user_id")))
     await services(request).clients().remove_member(actor(request), client_id, user_id)
     return envelope(None, message="Member removed")

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from catalyst_api.inputs import nul_problems, refuse_other_media
 from catalyst_api.keys import SETTINGS, services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.leads import (
@@ -97,7 +98,7 @@ async def get_lead_settings(request: web.Request) -> web.Response:
 @routes.put("/leadscoring/settings", name="update_lead_settings")
 async def update_lead_settings(request: web.Request) -> web.Response:
     raw = await read_json(request)
-    problems: dict[str, str] = {}
+    problems = nul_problems(raw)
     scope = _scope(request, problems)
     # The client may also be named in the body, as alerts allow; it is not part of the settings.
     in_body = None
@@ -127,6 +128,7 @@ async def score_lead(request: web.Request) -> web.Response:
 async def score_lead_batch(request: web.Request) -> web.Response:
     # 1,000 leads with their raw data can outgrow other bodies' limit: the ingest limit applies.
     raw = await request.clone(client_max_size=request.app[SETTINGS].max_ingest_bytes).read()
+    refuse_other_media(request, raw)
     scope = _query_scope(request)
 
     def parse() -> tuple[BatchBody, ClientId]:

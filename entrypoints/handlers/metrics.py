@@ -6,11 +6,13 @@ import asyncio
 
 from aiohttp import web
 
+from catalyst_api.inputs import refuse_other_media
 from catalyst_api.keys import SETTINGS, services
 from catalyst_api.middleware import actor
 from catalyst_api.schemas.common import SortedPageQuery, page_data
 from catalyst_api.schemas.metrics import IngestBody, present_row
-from catalyst_api.wire import BODY, decode_json, envelope, path_id, query_parts, structure
+from catalyst_api.wire import BODY, attempt, decode_json, envelope, path_id, query_parts, structure
+from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.model import PerformanceBatch, parse_batch
 from catalyst_core.metrics.service import RowFilters
@@ -21,12 +23,22 @@ routes = web.RouteTableDef()
 
 @routes.post("/clients/{client_id}/metrics", name="ingest_metrics")
 async def ingest_metrics(request: web.Request) -> web.Response:
-    client_id = ClientId(path_id(request, "client_id"))
+    problems: dict[str, str] = {}
+    client_id = attempt(problems, lambda: ClientId(path_id(request, "client_id")))
     # A full batch (5,000 rows) is larger than other bodies may be: this endpoint has its own limit.
     raw = await request.clone(client_max_size=request.app[SETTINGS].max_ingest_bytes).read()
+    refuse_other_media(request, raw)
 
     def parse() -> PerformanceBatch:
-        return parse_batch(client_id, structure(BODY, decode_json(raw), IngestBody).rows)
+        data = decode_json(raw)
+        attempt(problems, lambda: structure(BODY, data, IngestBody))
+        rows = data.get("rows")
+        # The rows' own problems too (their U+0000 included), so one 422 names every one.
+        batch = attempt(problems, lambda: parse_batch(client_id, rows)) \
+            if isinstance(rows, list) and client_id is not None else None
+        if problems:
+            raise InvalidInput(problems)
+        return batch
 
     # Decoding and checking 5,000 rows takes tens of milliseconds of CPU: on a worker thread,
     # the event loop keeps serving other requests meanwhile (it gets the GIL back every few ms).

@@ -19,7 +19,17 @@ from catalyst_api.schemas.tasks import (
     present_task,
     task_changes,
 )
-from catalyst_api.wire import body, envelope, patch_body, path_id, query, query_parts
+from catalyst_api.wire import (
+    BODY,
+    all_of,
+    envelope,
+    patch_of,
+    path_id,
+    query,
+    query_parts,
+    read_json,
+    structure,
+)
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId, CommentId, TaskId, UserId
 from catalyst_core.tasks.model import NewTask
@@ -38,13 +48,27 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 @routes.post("/tasks", name="create_task")
 async def create_task(request: web.Request) -> web.Response:
-    scope = query(request, ClientScope)
-    shape = await body(request, CreateTaskBody)
-    if shape.client_id and scope.client_id and shape.client_id != scope.client_id:
-        raise InvalidInput({"client_id": "the body and the query name different clients"})
-    client_id = shape.client_id or scope.client_id
-    if client_id is None:
-        raise InvalidInput({"client_id": "required (in the body or as a query parameter)"})
+    raw = await read_json(request)
+    problems: dict[str, str] = {}
+    try:
+        scope = query(request, ClientScope)
+    except InvalidInput as e:
+        problems.update(e.fields)
+        scope = ClientScope()
+    try:
+        shape = structure(BODY, raw, CreateTaskBody)
+    except InvalidInput as e:
+        problems.update(e.fields)
+        shape = None
+    in_body = shape.client_id if shape is not None else None
+    if in_body and scope.client_id and in_body != scope.client_id:
+        problems["client_id"] = "the body and the query name different clients"
+    client_id = in_body or scope.client_id
+    if client_id is None and raw.get("client_id") is None:
+        problems.setdefault("client_id", "required (in the body or as a query parameter)")
+    if problems:
+        raise InvalidInput(problems)
+    assert shape is not None and client_id is not None
     new = NewTask(
         client_id=ClientId(client_id), name=shape.name, task_type=shape.task_type,
         priority=shape.priority, assignees=[UserId(a) for a in shape.assignees],
@@ -63,8 +87,10 @@ async def get_task(request: web.Request) -> web.Response:
 
 @routes.patch("/tasks/{task_id}", name="update_task")
 async def update_task(request: web.Request) -> web.Response:
-    task_id = TaskId(path_id(request, "task_id"))
-    patch, present = await patch_body(request, UpdateTaskBody, nullable=NULLABLE_TASK_FIELDS)
+    raw = await read_json(request)
+    task_id, (patch, present) = all_of(
+        lambda: TaskId(path_id(request, "task_id")),
+        lambda: patch_of(raw, UpdateTaskBody, nullable=NULLABLE_TASK_FIELDS))
     changes = task_changes(patch, present)
     task = await services(request).tasks().update(actor(request), task_id, changes)
     return envelope(present_task(task), message="Task updated")
@@ -76,10 +102,16 @@ async def delete_task(request: web.Request) -> web.Response:
     return envelope(None, message="Task deleted")
 
 
+async def _finish_parts(request: web.Request) -> tuple[TaskId, FinishTaskBody]:
+    raw = await read_json(request, optional=True)
+    task_id, shape = all_of(lambda: TaskId(path_id(request, "task_id")),
+                            lambda: structure(BODY, raw, FinishTaskBody))
+    return task_id, shape
+
+
 @routes.post("/tasks/{task_id}/complete", name="complete_task")
 async def complete_task(request: web.Request) -> web.Response:
-    task_id = TaskId(path_id(request, "task_id"))
-    shape = await body(request, FinishTaskBody, optional=True)
+    task_id, shape = await _finish_parts(request)
     by = UserId(shape.completed_by) if shape.completed_by else None
     task = await services(request).tasks().complete(actor(request), task_id, by)
     return envelope(present_task(task), message="Task completed")
@@ -87,8 +119,7 @@ async def complete_task(request: web.Request) -> web.Response:
 
 @routes.post("/tasks/{task_id}/cancel", name="cancel_task")
 async def cancel_task(request: web.Request) -> web.Response:
-    task_id = TaskId(path_id(request, "task_id"))
-    shape = await body(request, FinishTaskBody, optional=True)
+    task_id, shape = await _finish_parts(request)
     by = UserId(shape.completed_by) if shape.completed_by else None
     task = await services(request).tasks().cancel(actor(request), task_id, by)
     return envelope(present_task(task), message="Task cancelled")
@@ -104,16 +135,18 @@ async def list_comments(request: web.Request) -> web.Response:
 
 @routes.post("/tasks/{task_id}/comments", name="add_comment")
 async def add_comment(request: web.Request) -> web.Response:
-    task_id = TaskId(path_id(request, "task_id"))
-    shape = await body(request, CommentBody)
+    raw = await read_json(request)
+    task_id, shape = all_of(lambda: TaskId(path_id(request, "task_id")),
+                            lambda: structure(BODY, raw, CommentBody))
     comment = await services(request).tasks().add_comment(actor(request), task_id, shape.comment)
     return envelope(present_comment(comment), status=201, message="Comment added")
 
 
 @routes.patch("/tasks/comments/{comment_id}", name="update_comment")
 async def update_comment(request: web.Request) -> web.Response:
-    comment_id = CommentId(path_id(request, "comment_id"))
-    shape = await body(request, CommentBody)
+    raw = await read_json(request)
+    comment_id, shape = all_of(lambda: CommentId(path_id(request, "comment_id")),
+                               lambda: structure(BODY, raw, CommentBody))
     comment = await services(request).tasks().update_comment(actor(request), comment_id, shape.comment)
     return envelope(present_comment(comment), message="Comment updated")
 

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
-from catalyst_core.clients.model import ClientRole, ClientView, MemberView
+from catalyst_api.inputs import checked
+from catalyst_core.auth.model import check_name, normalize_email
+from catalyst_core.clients.model import ClientRole, ClientView, MemberView, check_logo
+
+# The core's own checks, run while the body is read: one 422 names every bad field (see `checked`).
+_NAME, _LOGO = checked(check_name), checked(check_logo)
 
 
 @frozen
 class CreateClientBody:
-    name: str
-    logo: str | None = None
+    name: str = field(metadata=_NAME)
+    logo: str | None = field(default=None, metadata=_LOGO)
 
 
 @frozen
 class UpdateClientBody:
-    name: str | None = None
-    logo: str | None = None
+    name: str | None = field(default=None, metadata=_NAME)
+    logo: str | None = field(default=None, metadata=_LOGO)
     is_active: bool | None = None
-
-
 
 
 @frozen
 class AddMemberBody:
-    email: str
+    email: str = field(metadata=checked(normalize_email))
     role: ClientRole
 
 

@@ -8,17 +8,36 @@ from typing import Any
 
 from attrs import field, frozen
 
+from catalyst_api.inputs import checked
 from catalyst_api.wire import parse_datetime
+from catalyst_core.auth.model import check_name
 from catalyst_core.changes import UNCHANGED
 from catalyst_core.errors import InvalidInput
 from catalyst_core.tasks.model import (
+    MAX_DESCRIPTION,
+    MAX_RELATED_ID,
+    MAX_RELATED_TYPE,
+    MAX_TASK_NAME,
     CommentView,
     Priority,
     Task,
     TaskChanges,
     TaskStatus,
     TaskType,
+    check_assignees,
+    check_comment,
+    check_optional_text,
 )
+
+
+def _text(name: str, limit: int) -> Any:
+    return field(default=None, metadata=checked(lambda v: check_optional_text(v, name, limit)))
+
+
+# The core's own checks of each field, run while the body is read (see `checked`): one 422 names
+# a field of the wrong type and a name too long together.
+_NAME = checked(lambda v: check_name(v, max_length=MAX_TASK_NAME))
+_ASSIGNEES = checked(check_assignees)
 
 
 @frozen
@@ -30,28 +49,29 @@ class ClientScope:
 
 @frozen
 class CreateTaskBody:
-    name: str
+    name: str = field(metadata=_NAME)
     client_id: uuid.UUID | None = None
     task_type: TaskType = TaskType.OTHER
     priority: Priority = Priority.MEDIUM
-    assignees: list[uuid.UUID] = field(factory=list)
-    due_date: str | None = None
-    description: str | None = None
-    related_object_id: str | None = None
-    related_object_type: str | None = None
+    assignees: list[uuid.UUID] = field(factory=list, metadata=_ASSIGNEES)
+    due_date: str | None = field(default=None, metadata=checked(lambda v: due_date(v)))
+    description: str | None = _text("description", MAX_DESCRIPTION)
+    related_object_id: str | None = _text("related_object_id", MAX_RELATED_ID)
+    related_object_type: str | None = _text("related_object_type", MAX_RELATED_TYPE)
 
 
 @frozen
 class UpdateTaskBody:
-    name: str | None = None
+    name: str | None = field(default=None, metadata=_NAME)
     task_type: TaskType | None = None
     priority: Priority | None = None
-    status: TaskStatus | None = None
-    assignees: list[uuid.UUID] | None = None
-    due_date: str | None = None
-    description: str | None = None
-    related_object_id: str | None = None
-    related_object_type: str | None = None
+    # TaskChanges refuses a final status (complete and cancel are actions of their own).
+    status: TaskStatus | None = field(default=None, metadata=checked(lambda v: TaskChanges(status=v)))
+    assignees: list[uuid.UUID] | None = field(default=None, metadata=_ASSIGNEES)
+    due_date: str | None = field(default=None, metadata=checked(lambda v: due_date(v)))
+    description: str | None = _text("description", MAX_DESCRIPTION)
+    related_object_id: str | None = _text("related_object_id", MAX_RELATED_ID)
+    related_object_type: str | None = _text("related_object_type", MAX_RELATED_TYPE)
 
 
 @frozen
@@ -61,9 +81,7 @@ class FinishTaskBody:
 
 @frozen
 class CommentBody:
-    comment: str
-
-
+    comment: str = field(metadata=checked(check_comment))
 
 
 # The fields a PATCH may set to null, which clears them; the others must not be null.

@@ -68,7 +68,8 @@ async def test_every_response_carries_a_request_id(api: TestClient) -> None:
         await api.get(f"{API}/users/me", headers=alice.headers),
         await api.get(f"{API}/users/me"),  # 401
         await api.post(f"{API}/clients", json={}, headers=alice.headers),  # 422
-        await api.post(f"{API}/auth/register", data=b"{"),  # 400
+        await api.post(f"{API}/auth/register", data=b"{",
+                       headers={"Content-Type": "application/json"}),  # 400
         await api.get("/nowhere"),  # 404
         await api.get("/openapi.json"),
     ]

@@ -266,7 +266,8 @@ async def test_text_with_u0000_is_refused(api: Any, scene: Scene) -> None:
     s = scene
     path = f"/leadscoring/score?client_id={scene.client}"
     for bad, field in (({"email": "a\x00@example.com", "raw_data": {}}, "email"),
-                       ({"email": "a@example.com", "raw_data": {"note": "x\x00y"}}, "raw_data"),
+                       ({"email": "a@example.com", "raw_data": {"note": "x\x00y"}},
+                        "raw_data.note"),
                        ({"email": "a@example.com", "raw_data": {"no\x00te": 1}}, "raw_data")):
         status, reply = await s.member.post(path, json=bad)
         assert status == 422 and set(fields_of(reply)) == {field}, (bad, reply)

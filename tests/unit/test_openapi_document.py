@@ -13,9 +13,15 @@ from openapi_spec_validator import validate
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "contracts" / "openapi.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PUBLIC_OPERATIONS = {"health", "register", "login"}
+# Health checks are never rate limited (load balancers poll them); everything else may answer 429.
+UNLIMITED_OPERATIONS = {"health"}
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 # Error answers each operation must document beyond the ones implied by the rules in
 # `_required_errors` (401 when secured, 400/413 with a body, 500 always).
+# Operations that answer a file rather than the JSON envelope.
+FILE_OPERATIONS = frozenset({"get_creative_media"})
+
 EXTRA_ERRORS: dict[str, set[int]] = {
     "health": {503},
     "register": {409, 422},
@@ -64,6 +70,12 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "list_lead_results": {404, 422},
     "get_lead_result": {404, 422},
     "list_lead_history": {404, 422},
+    "list_creative_submissions": {404, 422},
+    "create_creative_submission": {403, 404, 415, 422},
+    "get_creative_submission": {404, 422},
+    "get_creative_media": {404, 416, 422},
+    "approve_creative_submission": {403, 404, 409, 422},
+    "reject_creative_submission": {403, 404, 409, 422},
 }
 
 
@@ -98,7 +110,9 @@ def _required_errors(op: dict[str, Any]) -> set[int]:
     if op["operationId"] not in PUBLIC_OPERATIONS:
         required.add(401)
     if "requestBody" in op:
-        required |= {400, 413}
+        required |= {400, 413, 415}  # malformed, too large, not JSON (or another media type)
+    if op["operationId"] not in UNLIMITED_OPERATIONS:
+        required.add(429)
     return required
 
 
@@ -134,6 +148,11 @@ def test_every_operation_has_an_enveloped_success_response(document: dict[str, A
         where = f"{method.upper()} {path}"
         successes = [code for code in op["responses"] if str(code).startswith("2")]
         assert successes, f"{where} has no 2xx response"
+        if op["operationId"] in FILE_OPERATIONS:  # the file itself, in its own type
+            for code in successes:
+                content = _resolve(document, op["responses"][code])["content"]
+                assert content and all(t.startswith(("image/", "video/")) for t in content), where
+            continue
         for code in successes:
             response = _resolve(document, op["responses"][code])
             schema = response["content"]["application/json"]["schema"]
@@ -226,7 +245,9 @@ def test_paging_parameters_follow_the_conventions(document: dict[str, Any]) -> N
     assert parameters["order"]["schema"]["enum"] == ["asc", "desc"]
     assert parameters["offset_limit"]["schema"] == {
         "type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
-    assert parameters["offset"]["schema"] == {"type": "integer", "minimum": 0, "default": 0}
+    # The server's bound (catalyst_core.paging.MAX_OFFSET), so larger offsets are not schema-valid.
+    assert parameters["offset"]["schema"] == {
+        "type": "integer", "minimum": 0, "maximum": 2**53, "default": 0}
     assert parameters["lead_limit"]["schema"] == {
         "type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
     assert parameters["order"]["schema"]["default"] == "desc"
@@ -255,3 +276,79 @@ def test_examples_match_their_schemas(document: dict[str, Any]) -> None:
         validator = Draft202012Validator(root, format_checker=FormatChecker())
         errors = [e.message for e in validator.iter_errors(example)]
         assert not errors, f"{where} example does not match its schema: {errors}"
+
+
+def test_authenticated_responses_document_the_rate_limit_headers(document: dict[str, Any]) -> None:
+    for path, method, op in _operations(document):
+        if op["operationId"] in PUBLIC_OPERATIONS:
+            continue
+        for code, response in op["responses"].items():
+            headers = _resolve(document, response).get("headers", {})
+            missing = [h for h in RATE_LIMIT_HEADERS if h not in headers]
+            # Error answers come from components/responses and carry the headers there.
+            assert not missing, f"{method.upper()} {path} {code} lacks {missing}"
+    for name in RATE_LIMIT_HEADERS:
+        header = document["components"]["headers"][name]
+        assert header["schema"]["type"] == "integer"
+        # Absent while rate limiting is off (CATALYST_RATE_LIMIT=0), so never required.
+        assert not header.get("required", False)
+
+
+def test_429_is_the_error_envelope_with_retry_after(document: dict[str, Any]) -> None:
+    response = document["components"]["responses"]["TooManyRequests"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    retry_after = _resolve(document, response["headers"]["Retry-After"])
+    assert retry_after["required"] is True
+    assert retry_after["schema"] == {"type": "integer", "minimum": 0}
+    for path, method, op in _operations(document):
+        if "429" in op["responses"]:
+            assert op["responses"]["429"] == {"$ref": "#/components/responses/TooManyRequests"}, (
+                f"{method.upper()} {path}")
+
+
+def _links(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (op["operationId"], name, _resolve(document, link))
+        for _, _, op in _operations(document)
+        for response in op["responses"].values()
+        for name, link in _resolve(document, response).get("links", {}).items()
+    ]
+
+
+def _parameter_names(document: dict[str, Any], path: str, op: dict[str, Any]) -> set[str]:
+    item = document["paths"][path]
+    return {_resolve(document, p)["name"] for p in item.get("parameters", []) + op.get("parameters", [])}
+
+
+def test_links_name_real_operations_and_their_parameters(document: dict[str, Any]) -> None:
+    by_id = {op["operationId"]: (path, op) for path, _, op in _operations(document)}
+    links = _links(document)
+    assert links, "the document has no links"
+    for source, name, link in links:
+        where = f"{source} -> {name}"
+        assert link["operationId"] in by_id, f"{where}: no operation {link['operationId']}"
+        path, target = by_id[link["operationId"]]
+        known = _parameter_names(document, path, target)
+        for parameter, expression in link["parameters"].items():
+            assert parameter.split(".")[-1] in known, f"{where}: {link['operationId']} has no {parameter}"
+            assert expression.startswith(("$response.body#/", "$request.path.", "$request.query.")), where
+
+
+def test_every_operation_on_an_object_is_reached_by_a_link(document: dict[str, Any]) -> None:
+    """An operation whose path names an object (`/tasks/{task_id}`) is the target of a link from
+    the operation that creates or lists such objects, so stateful tools (schemathesis) call it
+    with ids that exist. Endpoints added later fall under the same rule."""
+    targets = {link["operationId"] for _, _, link in _links(document)}
+    unreached = sorted(op["operationId"] for path, _, op in _operations(document)
+                       if "{" in path and op["operationId"] not in targets)
+    assert not unreached, f"no link leads to {unreached}"
+
+
+def test_every_creating_operation_links_to_what_it_created(document: dict[str, Any]) -> None:
+    # Registration creates a user, whom no operation takes by id (users act on themselves).
+    not_linked = {"register"}
+    missing = sorted(
+        op["operationId"] for _, _, op in _operations(document)
+        if "201" in op["responses"] and op["operationId"] not in not_linked
+        and not _resolve(document, op["responses"]["201"]).get("links"))
+    assert not missing, f"these operations create something but link to nothing: {missing}"

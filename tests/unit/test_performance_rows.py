@@ -100,7 +100,7 @@ def test_every_bad_field_of_every_row_is_named_at_once() -> None:
         raw(),
         raw(campaign_id="c\x00", campaign_name=5, revenue="1.1234567", leads=True, adset_id=None),
         "not a row",
-        raw(date=None, impressions=1.0, conversions=-2, ad_name="x" * (MAX_ENTITY_NAME + 1)),
+        raw(date=None, impressions=1.25, conversions=-2, ad_name="x" * (MAX_ENTITY_NAME + 1)),
     )
     assert found == {
         "rows.0.date": "must be a valid date (YYYY-MM-DD)", "rows.0.platform": "required",
@@ -169,13 +169,15 @@ def test_money_in_any_accepted_form_reads_back_to_the_micro(micros: int, data: s
 
 
 @pytest.mark.parametrize(("sent", "why"), [
-    (1.0, "must be an integer"), ("5", "must be an integer"), (True, "must be an integer"),
+    (1.5, "must be an integer"), ("5", "must be an integer"), (True, "must be an integer"),
     (Decimal(5), "must be an integer"), (None, "must be an integer"), (-1, "must not be negative"),
     (MAX_COUNT + 1, f"must be at most {MAX_COUNT}"),
 ])
 def test_counts_are_strict_integers(sent: Any, why: str) -> None:
     assert problems(raw(clicks=sent)) == {"rows.0.clicks": why}
     assert one(clicks=MAX_COUNT).clicks == MAX_COUNT and one(clicks=0).clicks == 0
+    # JSON has one number type: 7.0 is the whole number 7, as JSON Schema's `integer` says.
+    assert one(clicks=7.0).clicks == 7 and type(one(clicks=7.0).clicks) is int
 
 
 @pytest.mark.parametrize("field", ["platform", "campaign_id", "adset_id", "ad_id", "campaign_name",

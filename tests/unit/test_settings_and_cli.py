@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -22,11 +23,13 @@ from tests.unit.conftest import ENV_KEYS
 
 # -- Settings -----------------------------------------------------------------------------------------
 
-def test_defaults_are_a_sqlite_file_in_catalyst_data() -> None:
+def test_defaults_are_a_sqlite_file_in_the_user_data_folder() -> None:
+    # One folder whatever the current one (issue 13): the platform's user data folder.
     s = Settings.from_env({})
-    assert s.data_dir == Path("catalyst-data")
-    assert s.database_url == "sqlite+aiosqlite:///catalyst-data/catalyst.db"
-    assert sqlite_path(s.database_url) == Path("catalyst-data/catalyst.db")
+    expected = platformdirs.user_data_path("catalyst", appauthor=False)
+    assert s.data_dir == expected and s.data_dir.is_absolute()
+    assert s.database_url == f"sqlite+aiosqlite:///{expected / 'catalyst.db'}"
+    assert sqlite_path(s.database_url) == expected / "catalyst.db"
     assert s.storage_kind == "sql"
     assert s.jwt_secret is None
     assert (s.jwt_algorithm, s.jwt_lifetime_seconds) == ("HS256", 2_628_000)

@@ -62,3 +62,47 @@ async def test_a_task_event_reaches_the_configured_webhook_signed(tmp_path: Path
     finally:
         await stop_storage(container)
         await server.close()
+
+
+async def test_each_delivery_attempt_is_counted_in_the_metrics(tmp_path: Path) -> None:
+    """The app's /metrics counts webhook attempts by outcome (WebhookNotifier's on_attempt)."""
+    from aiohttp.test_utils import TestClient
+
+    from catalyst_api.app import create_app
+
+    delivered = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        delivered.set()
+        return web.Response(status=204)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", hook)
+    server = TestServer(receiver)
+    await server.start_server()
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
+                        data_dir=tmp_path, webhook_url=str(server.make_url("/hook")),
+                        webhook_secret=new_webhook_secret(), read_processes=0, scheduler=False,
+                        jwt_secret="metrics-test-secret-long-enough-for-hs256")
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        from catalyst_api.keys import CONTAINER
+
+        container = client.app[CONTAINER]
+        admin = await container.auth().register("a@example.com", "correct horse battery", "Ada",
+                                                role=GlobalRole.ADMIN)
+        actor = Actor(admin.id, GlobalRole.ADMIN)
+        c = await container.clients().create(actor, "Acme")
+        await container.tasks().create(actor, NewTask(c.client.id, "Launch", assignees=[admin.id]))
+        await asyncio.wait_for(delivered.wait(), timeout=10)
+        for _ in range(100):
+            text = await (await client.get("/metrics")).text()
+            if 'catalyst_webhook_deliveries_total{outcome="delivered"}' in text:
+                break
+            await asyncio.sleep(0.05)
+        assert 'catalyst_webhook_deliveries_total{outcome="delivered"}' in text
+    finally:
+        await client.close()
+        await server.close()
