@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,8 +38,11 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+from run import HOST, ROOT, catalyst_command, free_port  # noqa: E402  (bench/ is not a package)
+
 SECRET = "crash-writes-secret-that-is-long-enough-for-hs256"
 PASSWORD = "crash test password"
 
@@ -78,17 +80,6 @@ class Result:
 
 
 # -- the server --------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def catalyst_command() -> list[str]:
-    script = Path(sys.executable).parent / "catalyst"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "catalyst_api.cli"]
-
 
 class Server:
     def __init__(self, data_dir: Path, workers: int) -> None:

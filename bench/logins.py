@@ -27,7 +27,6 @@ CATALYST_PASSWORD_HASH_THREADS (0: one per core), --argon2 the three costs, to c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -45,24 +44,6 @@ import seed as seeding  # noqa: E402
 
 TARGET_LOGINS_PER_S = 30.0  # 5x the peer's ~6/s (bcrypt, 12 rounds)
 TARGET_P99_MS = 50.0
-
-
-def prepare(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
-    """A fresh copy of the pristine seeded database in a folder of this benchmark's own (never
-    bench/run.py's `run/`, which another benchmark may be using)."""
-    pristine = args.data_dir / "seed"
-    record = seeding.load(pristine) if args.reuse else None
-    if record is None:
-        print(f"seeding 100,000 tasks into {pristine} ...", flush=True)
-        record = asyncio.run(seeding.seed(pristine, n_tasks=100_000, quiet=True))
-    work = args.data_dir / "logins"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    for f in pristine.iterdir():
-        if f.name.startswith(seeding.DB_FILE):
-            shutil.copy2(f, work / f.name)
-    return record, work
 
 
 def stored_costs(db_dir: Path, emails: list[str]) -> dict[str, str]:
@@ -117,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = run.RESULTS / f"logins-{stamp}"
     run_dir.mkdir(parents=True)
-    record, db_dir = prepare(args)
+    args.tasks = 100_000
+    record, db_dir = run.prepare_db(args, "logins")  # a copy of its own, never run/
     emails = [record["email"], *(email for _, email in seeding.COLLEAGUES)]
     bench = run.Bench(args, record, run_dir, db_dir)
     result: dict[str, Any] = {

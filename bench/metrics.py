@@ -24,7 +24,6 @@ import argparse
 import http.client
 import json
 import random
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -32,7 +31,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -186,14 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.tasks, args.variant = 100_000, None
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = run.RESULTS / f"metrics-{stamp}"
-    run_dir.mkdir(parents=True)
-    record, _ = run.prepare_db(args)
-    db_dir = args.data_dir / "metrics"
-    if db_dir.exists():
-        shutil.rmtree(db_dir)
-    shutil.copytree(args.data_dir / "run", db_dir)
+    stamp, run_dir = run.results_dir("metrics")
+    record, db_dir = run.prepare_db(args, "metrics")
     bench = run.Bench(args, record, run_dir, db_dir)
     client_id = record["client_ids"][0]
     result: dict[str, Any] = {"stamp": stamp, "machine": run.machine(), "ads": args.ads,

@@ -469,7 +469,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 # -- main ------------------------------------------------------------------------------------------
 
-def prepare_db(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
+def prepare_db(args: argparse.Namespace, work_name: str = "run") -> tuple[dict[str, Any], Path]:
+    """The seeded database (seeded now, or with --reuse the last one) copied to a fresh
+    `<data dir>/<work_name>/`; each benchmark that writes works in a copy of its own."""
     pristine = args.data_dir / "seed"
     record = seeding.load(pristine) if args.reuse else None
     if record is None or record["tasks"] != args.tasks:
@@ -482,7 +484,7 @@ def prepare_db(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         print(f"reusing the seeded database in {pristine} (seeded in "
               f"{record['seconds']['total']} s)", flush=True)
     # Every run starts from the same pristine copy: the create phases add rows.
-    work = args.data_dir / "run"
+    work = args.data_dir / work_name
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -490,6 +492,16 @@ def prepare_db(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         if f.name.startswith(seeding.DB_FILE):
             shutil.copy2(f, work / f.name)
     return record, work
+
+
+def results_dir(name: str) -> tuple[str, Path]:
+    """A time stamp and a new folder `results/<name>-<stamp>/` for one run's files."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = RESULTS / f"{name}-{stamp}"
+    folder.mkdir(parents=True)
+    return stamp, folder
 
 
 def main(argv: list[str] | None = None) -> int:

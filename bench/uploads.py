@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import shutil
 import statistics
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -190,14 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.tasks, args.variant = 100_000, None
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = run.RESULTS / f"uploads-{stamp}"
-    run_dir.mkdir(parents=True)
-    record, _ = run.prepare_db(args)
-    db_dir = args.data_dir / "uploads"
-    if db_dir.exists():
-        shutil.rmtree(db_dir)
-    shutil.copytree(args.data_dir / "run", db_dir)
+    stamp, run_dir = run.results_dir("uploads")
+    record, db_dir = run.prepare_db(args, "uploads")
     bench = run.Bench(args, record, run_dir, db_dir)
     result: dict[str, Any] = {"stamp": stamp, "machine": run.machine()}
     try:

@@ -6,7 +6,6 @@ of their own; without the server they skip, unless CATALYST_REQUIRE_SERVICES=1 (
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 import os
@@ -26,6 +25,7 @@ from catalyst_adapters.ratelimit import (
 )
 from catalyst_contracts.rate_limiter import HOUR, T0, RateLimiterContract, fresh
 from tests.conftest import services_required
+from tests.tcp_proxy import CuttableProxy
 
 REDIS_URL = os.environ.get("CATALYST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="forked processes and fcntl: POSIX")
@@ -183,56 +183,17 @@ async def test_with_every_row_taken_a_process_still_serves_and_counts() -> None:
 
 # -- Redis going away ---------------------------------------------------------------------------------
 
-class _Proxy:
-    """A TCP proxy in front of Redis that the test can take down and bring back, so the shared
-    Redis server itself is never stopped."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self.server: asyncio.Server | None = None
-        self.writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for writer in self.writers:
-            writer.close()
-        self.writers.clear()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self.writers += [writer, up_writer]
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            try:
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                sink.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-
 async def test_redis_going_away_is_survived_logged_once_and_counting_resumes(
         redis_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
     target = urlsplit(REDIS_URL)
-    proxy = _Proxy(target.hostname or "127.0.0.1", target.port or 6379)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 6379)
     await proxy.start()
     limiter = RedisRateLimiter(f"redis://127.0.0.1:{proxy.port}{target.path}", prefix=redis_prefix,
                                retry_interval=1.0)
     key = fresh("user")
     try:
         assert [await limiter.hit(key, HOUR, T0), await limiter.hit(key, HOUR, T0)] == [1, 2]
-        await proxy.stop()
+        await proxy.cut()
         with caplog.at_level(logging.WARNING, logger="catalyst.ratelimit"):
             # Six hits over three seconds: Redis is tried again every second and still fails.
             during = [await limiter.hit(key, HOUR, T0 + i / 2) for i in range(6)]
@@ -242,7 +203,7 @@ async def test_redis_going_away_is_survived_logged_once_and_counting_resumes(
         assert len(downs) == 1, [r.getMessage() for r in caplog.records]
         caplog.clear()
 
-        await proxy.start()  # the same port again
+        await proxy.restore()  # the same port again
         with caplog.at_level(logging.WARNING, logger="catalyst.ratelimit"):
             assert await limiter.hit(key, HOUR, T0 + 5) == 3  # Redis's count, resumed
             assert await limiter.hit(key, HOUR, T0 + 6) == 4
@@ -250,7 +211,7 @@ async def test_redis_going_away_is_survived_logged_once_and_counting_resumes(
         assert len(backs) == 1
     finally:
         await limiter.close()
-        await proxy.stop()
+        await proxy.close()
 
 
 async def test_redis_never_reachable_still_counts_in_the_process(caplog: pytest.LogCaptureFixture) -> None:

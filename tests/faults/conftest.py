@@ -19,7 +19,7 @@ from catalyst_api.app import create_app
 from catalyst_api.container import build_container
 from catalyst_api.settings import Settings
 from tests.conftest import DEFAULT_POSTGRES_URL, TEST_SECRET, sqlite_copy
-from tests.faults.tcp_proxy import CuttableProxy
+from tests.tcp_proxy import CuttableProxy
 
 BOUND = 0.3  # seconds: the lock timeout of the storages built here
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from catalyst_adapters.sql import create_engine
 from tests.faults.conftest import postgres_storage
-from tests.faults.tcp_proxy import CuttableProxy
 from tests.helpers import API, new_client, register
+from tests.tcp_proxy import CuttableProxy
 
 NO_HANG = 15  # seconds; only so that a regression fails instead of hanging
 
