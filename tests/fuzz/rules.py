@@ -42,14 +42,16 @@ def _query_names(case: Case) -> set[str]:
 
 def agree_on_client(case: Case) -> None:
     """`client_id` comes in the body or the query (at least one); when both come they must name
-    one client. A case with neither gets one in the query (an unknown client: 404)."""
+    one client (the query's, which a link may have filled with a real one). A case with neither
+    gets one in the query (an unknown client: 404)."""
     body = case.body
     if "client_id" not in _query_names(case) or not isinstance(body, dict):
         return
     query = case.query if case.query is not None else {}
     in_body, in_query = body.get("client_id"), query.get("client_id")
     if isinstance(in_body, str) and isinstance(in_query, str):
-        query["client_id"] = in_body
+        # The query's may come from a link (a client that exists): the body says the same.
+        body["client_id"] = in_query
     elif in_body is None and in_query is None:
         query["client_id"] = UNKNOWN_CLIENT
     case.query = query
@@ -206,8 +208,16 @@ def file_fits_the_ad(case: Case) -> None:
             body["ad_type"] = "image"
 
 
+def range_within_the_file(case: Case) -> None:
+    """A byte range must start inside the file (past its end is 416), which only the stored file
+    knows: a positive request asks for the start of it."""
+    headers = case.headers
+    if headers and "Range" in headers:
+        headers["Range"] = "bytes=0-"
+
+
 RULES = (agree_on_client, order_date_range, distinct_rows, consistent_alert, known_assignees,
-         money_to_the_micro, scoring_settings_in_order, file_fits_the_ad)
+         money_to_the_micro, scoring_settings_in_order, file_fits_the_ad, range_within_the_file)
 
 
 def follow_rules(case: Case) -> Case:
