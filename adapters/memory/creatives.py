@@ -8,6 +8,7 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from catalyst_adapters.memory.base import _page, _sorted
 from catalyst_adapters.ordering import name_key
 from catalyst_core.creatives.model import Submission, SubmissionId, SubmissionQuery
 from catalyst_core.errors import Conflict, NotFound
@@ -61,7 +62,6 @@ class MemoryCreativeRepo:
                 if (visible is None or s.client_id in visible)
                 and (query.client_id is None or s.client_id == query.client_id)
                 and (query.status is None or s.status is query.status)]
-        from catalyst_adapters.memory.storage import _page, _sorted  # storage imports this module
         return _page(_sorted(rows, sort, _sort_keys[sort.field], lambda s: s.id), page)
 
     async def referenced_keys(self, keys: Sequence[str]) -> set[str]:

@@ -97,9 +97,13 @@ class SqlCreativeRepo:
             conditions.append(c.status == query.status.value)
         rows = select(*_COLUMNS).where(*conditions).order_by(*ordered(_SORT[sort.field], sort, c.id))
         count = select(func.count()).select_from(creative_submissions).where(*conditions)
-        # One client's list walks an index; across clients, a deep page or a count it leaves the
-        # event loop where reads run on it (SQLite).
-        heavy = query.client_id is None or page.offset > 0
+        # One client's list walks one of its indexes (client, sort key, id), or with a status
+        # filter (client, status, created_at, id); any other shape, a list across clients or a
+        # deep page leaves the event loop where reads run on it (SQLite).
+        by_index = query.client_id is not None and page.offset == 0 and (
+            sort.field in ("created_at", "updated_at", "name") if query.status is None
+            else sort.field == "created_at")
+        heavy = not by_index
         return await fetch_page(self._c, rows, count, page, _submission, heavy=heavy)
 
     async def referenced_keys(self, keys: Sequence[str]) -> set[str]:
