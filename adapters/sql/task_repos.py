@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from catalyst_adapters.ordering import name_key, text_key
 from catalyst_adapters.sql.bulk import execute_many
 from catalyst_adapters.sql.inline import entity_builder, hot, uuid_from_text
-from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
+from catalyst_adapters.sql.queries import fetch_page, integrity_error, off_loop, ordered
 from catalyst_adapters.sql.tables import (
     comments,
     memberships,
@@ -213,6 +213,22 @@ def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order,
                            hot(select(func.count()).select_from(tasks).where(*conds)), counted=False)
 
 
+# The shapes an index serves in the order asked, reading at most offset + limit entries: a client's
+# tasks (in one status or all), newest or oldest first. SQLite's inline readers run them on the
+# event loop (tens of µs); every other shape sorts or filters rows the index does not bound (up to
+# all of a client's, or with `visible_to` every visible client's) and runs off the loop
+# (ADR 0001; tests/contract/test_task_list_plans.py checks both sides against the query plans).
+INDEXED_SHAPES: frozenset[tuple[str, ...]] = frozenset({("client_id",), ("client_id", "status")})
+INDEXED_SORT = "created_at"
+# Skipping index entries costs ~50 ns each (bench/loop_lag.py): deeper pages leave the loop.
+INLINE_MAX_OFFSET = 2_000
+
+
+def on_loop(shape: tuple[str, ...], sort_field: str, offset: int) -> bool:
+    """Whether a list of this shape is cheap enough to run on the event loop (see INDEXED_SHAPES)."""
+    return sort_field == INDEXED_SORT and offset <= INLINE_MAX_OFFSET and shape in INDEXED_SHAPES
+
+
 class SqlTaskRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -264,19 +280,21 @@ class SqlTaskRepo:
 
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
         values = _task_filter(query)
-        statements = _task_list_statements(tuple(values), sort.field, sort.order, self._by_rowid)
+        shape = tuple(values)
+        statements = _task_list_statements(shape, sort.field, sort.order, self._by_rowid)
+        heavy = not on_loop(shape, sort.field, page.offset)
         if not statements.counted:
-            # A text search scans the client's tasks; everything else is an index range.
             return await fetch_page(self._c, statements.rows, statements.count, page, _task,
-                                    params=values, heavy=query.text is not None)
-        found = (await self._c.execute(
+                                    params=values, heavy=heavy)
+        execute = off_loop(self._c) if heavy else self._c.execute
+        found = (await execute(
             statements.rows, {**values, "limit": page.limit, "offset": page.offset})).all()
         if found:
             total = found[0][-1]
         elif page.offset == 0:
             total = 0
         else:  # past the end: no row carried the total
-            total = (await self._c.execute(statements.count, values)).scalar_one()
+            total = (await execute(statements.count, values)).scalar_one()
         return Page(items=[_task(row[:-1]) for row in found], total_items=total, request=page)
 
 
