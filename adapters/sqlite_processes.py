@@ -26,12 +26,6 @@ READER_MMAP_BYTES = 256 * 1024 * 1024
 CONNECTIONS_KEPT = 8  # per worker process: one per database file it reads, most recent kept
 
 
-def unicode_lower(value: Any) -> Any:
-    """SQLite's own lower() folds ASCII only; every reader folds every letter, as PostgreSQL and
-    the in-memory adapter do."""
-    return value.lower() if isinstance(value, str) else value
-
-
 def configure_reader(connection: sqlite3.Connection) -> None:
     """What every read-only connection of Catalyst's needs, in the server or in a worker process."""
     connection.isolation_level = None  # autocommit: each read sees the newest commit
@@ -42,7 +36,6 @@ def configure_reader(connection: sqlite3.Connection) -> None:
     # WAL readers wait only in rare moments (recovery after a crash); never long.
     cursor.execute(f"PRAGMA busy_timeout={READER_BUSY_TIMEOUT_MS}")
     cursor.close()
-    connection.create_function("lower", 1, unicode_lower, deterministic=True)
 
 
 # -- in the worker processes ----------------------------------------------------------------------

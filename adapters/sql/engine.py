@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from catalyst_adapters.sql import sqlite_driver
 from catalyst_adapters.sql.log_safety import quiet_driver_logs
-from catalyst_adapters.sqlite_processes import READER_BUSY_TIMEOUT_MS, configure_reader, unicode_lower
+from catalyst_adapters.sqlite_processes import READER_BUSY_TIMEOUT_MS, configure_reader
 
 # Execution option that asks SQLite for a write lock up front (BEGIN IMMEDIATE): a deferred
 # transaction that reads and then writes can fail with SQLITE_BUSY when another writer got in between.
@@ -142,9 +142,6 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         # locked" (SqlStorage answers 503).
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
-        # SQLite's own lower() folds ASCII only; case-insensitive search (icontains) must fold
-        # every letter, as PostgreSQL and the in-memory adapter do.
-        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
