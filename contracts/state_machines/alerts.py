@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from catalyst_adapters.notifier import RecordingNotifier
-from catalyst_contracts.state_machines.common import PASSWORD, ServiceMachine
+from catalyst_contracts.state_machines.common import ServiceMachine
 from catalyst_core.alerts.model import AlertId, InstanceId, InstanceStatus
 from catalyst_core.alerts.service import AlertsService, InstanceFilters
-from catalyst_core.auth.model import Actor, GlobalRole
+from catalyst_core.auth.model import Actor
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Conflict, DomainError, Forbidden, NotFound
 from catalyst_core.ids import TaskId, UserId
@@ -66,8 +66,6 @@ class AlertsMachine(ServiceMachine):
         self.notifier = RecordingNotifier()
         self.alerts = AlertsService(self.storage, self.clock, self.notifier, self.ids)
         self.tasks = TasksService(self.storage, self.clock, self.notifier, self.ids)
-        self.people: dict[str, UserId] = {}
-        self.actors: dict[UserId, Actor] = {}
         self.model: dict[AlertId, ModelAlert] = {}
         self.instances: dict[InstanceId, ModelInstance] = {}
         self.days = Days()
@@ -75,11 +73,7 @@ class AlertsMachine(ServiceMachine):
 
     @initialize()
     def cast(self) -> None:
-        for who in CAST:
-            role = GlobalRole.ADMIN if who == "root" else GlobalRole.MEMBER
-            user = self.run(self.auth.register(f"{who}@example.com", PASSWORD, who.title(), role=role))
-            self.people[who] = user.id
-            self.actors[user.id] = Actor(user.id, role)
+        self.register_cast(CAST)
         admin = self.actors[self.people["admin"]]
         self.acme = self.run(self.clients.create(admin, "Acme")).client.id
         self.globex = self.run(self.clients.create(self.actors[self.people["outsider"]], "Globex")

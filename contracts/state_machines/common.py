@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,10 +18,11 @@ from catalyst_adapters.memory import MemoryStorage
 from catalyst_adapters.security import JwtTokenIssuer, PasslibHasher
 from catalyst_adapters.sql import SqlStorage, create_engine
 from catalyst_contracts import strategies as cs
+from catalyst_core.auth.model import Actor, GlobalRole, User
 from catalyst_core.auth.service import AuthService
 from catalyst_core.clients.service import ClientsService
 from catalyst_core.errors import DomainError
-from catalyst_core.ids import sequential_ids
+from catalyst_core.ids import UserId, sequential_ids
 
 T = TypeVar("T")
 StorageFactory = Callable[[], Awaitable[Any]]
@@ -82,6 +83,20 @@ class ServiceMachine(RuleBasedStateMachine):
                                 self.clock, self.ids)
         self.clients = ClientsService(self.storage, self.clock, self.ids)
         self.steps = 0
+        self.people: dict[str, UserId] = {}
+        self.actors: dict[UserId, Actor] = {}
+
+    def register_cast(self, names: Sequence[str]) -> list[User]:
+        """Register each of `names` as `<name>@example.com` with PASSWORD (`root` as a platform
+        admin), into `self.people` (name -> id) and `self.actors` (id -> Actor)."""
+        users = []
+        for who in names:
+            role = GlobalRole.ADMIN if who == "root" else GlobalRole.MEMBER
+            user = self.run(self.auth.register(f"{who}@example.com", PASSWORD, who.title(), role=role))
+            self.people[who] = user.id
+            self.actors[user.id] = Actor(user.id, role)
+            users.append(user)
+        return users
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)

@@ -19,8 +19,7 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 from catalyst_adapters.blobs import MemoryBlobStore
 from catalyst_adapters.media import HeaderMediaProbe
 from catalyst_adapters.notifier import RecordingNotifier
-from catalyst_contracts.state_machines.common import PASSWORD, ServiceMachine
-from catalyst_core.auth.model import Actor, GlobalRole
+from catalyst_contracts.state_machines.common import ServiceMachine
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.creatives.model import SubmissionId, SubmissionStatus, upload_filename
 from catalyst_core.creatives.service import CreativesService, Upload
@@ -91,19 +90,13 @@ class CreativesMachine(ServiceMachine):
         self.creatives = CreativesService(self.storage, self.clock, self.notifier, self.ids, self.blobs,
                                           HeaderMediaProbe(), max_upload_bytes=MAX_UPLOAD)
         self.tasks = TasksService(self.storage, self.clock, self.notifier, self.ids)
-        self.people: dict[str, UserId] = {}
-        self.actors: dict[UserId, Actor] = {}
         self.roles: dict[tuple[ClientId, UserId], ClientRole] = {}
         self.model: dict[SubmissionId, ModelSubmission] = {}
         self.reviewed: list[tuple[SubmissionId, str, str | None, UserId, UserId]] = []
 
     @initialize()
     def cast(self) -> None:
-        for who in CAST:
-            role = GlobalRole.ADMIN if who == "root" else GlobalRole.MEMBER
-            user = self.run(self.auth.register(f"{who}@example.com", PASSWORD, who.title(), role=role))
-            self.people[who] = user.id
-            self.actors[user.id] = Actor(user.id, role)
+        self.register_cast(CAST)
         admin = self.actors[self.people["admin"]]
         self.acme = self.run(self.clients.create(admin, "Acme")).client.id
         self.globex = self.run(self.clients.create(self.actors[self.people["outsider"]], "Globex")

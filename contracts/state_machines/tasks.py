@@ -12,8 +12,7 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from catalyst_adapters.notifier import RecordingNotifier
 from catalyst_contracts import strategies as cs
-from catalyst_contracts.state_machines.common import PASSWORD, ServiceMachine
-from catalyst_core.auth.model import Actor, GlobalRole
+from catalyst_contracts.state_machines.common import ServiceMachine
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from catalyst_core.events import CommentAdded, Event, TaskAssigned, TaskCancelled, TaskCompleted
@@ -56,8 +55,6 @@ class TasksMachine(ServiceMachine):
         super().__init__()
         self.notifier = RecordingNotifier()
         self.tasks = TasksService(self.storage, self.clock, self.notifier, self.ids)
-        self.people: dict[str, UserId] = {}
-        self.actors: dict[UserId, Actor] = {}
         self.names: dict[UserId, tuple[str, str]] = {}
         self.roles: dict[ClientId, dict[UserId, ClientRole]] = {}
         self.model: dict[TaskId, ModelTask] = {}
@@ -68,11 +65,7 @@ class TasksMachine(ServiceMachine):
 
     @initialize()
     def cast(self) -> None:
-        for who in CAST:
-            role = GlobalRole.ADMIN if who == "root" else GlobalRole.MEMBER
-            user = self.run(self.auth.register(f"{who}@example.com", PASSWORD, who.title(), role=role))
-            self.people[who] = user.id
-            self.actors[user.id] = Actor(user.id, role)
+        for user in self.register_cast(CAST):
             self.names[user.id] = (user.name, user.email)
         p = self.people
         acme = self.run(self.clients.create(self.actors[p["admin"]], "Acme")).client.id
