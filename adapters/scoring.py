@@ -1,4 +1,5 @@
-"""Scorers: the default transparent weighted model, and a fixed one for tests and embedders.
+"""The default lead scorer: a transparent weighted model (a fixed one for tests and embedders is
+in scoring_fixed.py, the explanation's wording in scoring_words.py).
 
 `WeightedScorer` reads these keys of a lead's raw data; any other key is ignored, and a known key
 whose value is JSON `null` (or, for text keys, blank) counts as absent:
@@ -61,7 +62,7 @@ none at all it says "no engagement or fit signals".
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,27 +75,34 @@ from catalyst_adapters.scoring_signals import (
     _COUNTRY,
     _DAY_SECONDS,
     _SENIORITY,
-    _SENIORITY_LABELS,
     _SENIORITY_WORDS,
     _TEXT,
     _WHEN,
     _WHOLE,
     _amount,
     _count,
-    _duration,
-    _plural,
     _seconds,
-    _shown,
     _whole,
     seniority_of,
+)
+from catalyst_adapters.scoring_words import (
+    _CLICKS,
+    _COUNTRY_F,
+    _DEMO,
+    _FORMS,
+    _INDUSTRY,
+    _OPENS,
+    _PAGE_VIEWS,
+    _PRICING,
+    _RECENCY,
+    _SENIORITY_F,
+    _SIZE,
+    _TIME,
+    _say,
 )
 from catalyst_core.errors import InvalidInput
 from catalyst_core.leads.model import COMPONENTS, ScoringSettings
 from catalyst_core.ports import ScoreResult
-
-# Factor indexes, in the order ties are listed.
-(_PAGE_VIEWS, _TIME, _FORMS, _OPENS, _CLICKS, _SENIORITY_F, _SIZE, _INDUSTRY, _COUNTRY_F, _RECENCY,
- _PRICING, _DEMO) = range(12)
 
 
 class _Compiled:
@@ -375,60 +383,3 @@ class WeightedScorer:
         except OverflowError:  # an offset pushed it past year 1 or 9999
             seconds = _BIG if when.year < now.year else 0.0
         return seconds / _DAY_SECONDS if seconds > 0 else 0.0
-
-
-def _say(factor: int, key: Any, c: _Compiled) -> str:
-    """One factor in words; `key` is what the phrase depends on (see score())."""
-    if factor == _PAGE_VIEWS:
-        return _plural(key, "page view", "page views")
-    if factor == _TIME:
-        return _duration(key)
-    if factor == _FORMS:
-        return _plural(key, "form submission", "form submissions")
-    if factor == _OPENS:
-        return _plural(key, "email open", "email opens")
-    if factor == _CLICKS:
-        return _plural(key, "email click", "email clicks")
-    if factor == _PRICING:
-        return _plural(key, "pricing page view", "pricing page views")
-    if factor == _DEMO:
-        return "requested a demo"
-    if factor == _RECENCY:
-        if key < 1:
-            return "active in the last day"
-        if key < 7:
-            return f"last active {_plural(key, 'day', 'days')} ago"
-        return f"no activity for {_plural(key, 'day', 'days')}"
-    if factor == _SENIORITY_F:
-        seniority, from_title = key
-        fits = "matches" if seniority in c.seniorities else "is outside"
-        what = "title" if from_title else "seniority"
-        return f"{_SENIORITY_LABELS[seniority]} {what} {fits} the ideal customer"
-    if factor == _SIZE:
-        fits = "fits" if c.size_min <= key <= c.size_max else "is outside"
-        return f"company size {int(key):,} {fits} the ideal customer ({c.size_text})"
-    if factor == _INDUSTRY:
-        fits = "matches" if key.lower() in c.industries else "is outside"
-        return f"industry {_shown(key)} {fits} the ideal customer"
-    fits = "matches" if key in c.countries else "is outside"
-    return f"country {key} {fits} the ideal customer"
-
-
-class FixedScorer:
-    """Answers the same score for every lead (tests, embedders): `components` default to the
-    score for each of the three."""
-
-    def __init__(self, score: float, components: Mapping[str, float] | None = None,
-                 explanation: Sequence[str] = ("fixed",)) -> None:
-        if not 0.0 <= score <= 1.0:
-            raise ValueError("score must be from 0 to 1")
-        parts = dict(components) if components is not None else dict.fromkeys(COMPONENTS, score)
-        if set(parts) != set(COMPONENTS) or not all(0.0 <= x <= 1.0 for x in parts.values()):
-            raise ValueError(f"components must be {', '.join(COMPONENTS)}, each from 0 to 1")
-        if not explanation:
-            raise ValueError("explanation must not be empty")
-        self._score, self._components, self._explanation = score, parts, tuple(explanation)
-
-    def score(self, raw_data: Mapping[str, Any], settings: ScoringSettings, *, now: datetime,
-              source: str | None = None) -> ScoreResult:
-        return ScoreResult(self._score, dict(self._components), self._explanation)

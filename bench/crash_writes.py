@@ -41,7 +41,7 @@ import aiohttp
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from run import HOST, ROOT, catalyst_command, free_port  # noqa: E402  (bench/ is not a package)
+from tools import HOST, ROOT, catalyst_command, free_port  # noqa: E402  (bench/ is not a package)
 
 SECRET = "crash-writes-secret-that-is-long-enough-for-hs256"
 PASSWORD = "crash test password"

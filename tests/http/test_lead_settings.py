@@ -10,7 +10,7 @@ import pytest
 from dependency_injector import providers
 
 from catalyst_adapters.clock import FrozenClock
-from catalyst_adapters.scoring import FixedScorer
+from catalyst_adapters.scoring_fixed import FixedScorer
 from tests.helpers import new_client, register
 from tests.http.test_alerts import UNKNOWN, fields_of, schema_errors
 from tests.http.test_leads import (
