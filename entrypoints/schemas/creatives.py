@@ -7,9 +7,10 @@ from typing import Any
 
 from attrs import frozen
 
+from catalyst_api.middleware import API_PREFIX
 from catalyst_core.creatives.model import Submission, SubmissionStatus
 
-MEDIA_PATH = "/api/v1/creative-submissions/{id}/media"
+MEDIA_PATH = API_PREFIX + "/creative-submissions/{id}/media"
 
 
 @frozen(kw_only=True)
