@@ -306,8 +306,12 @@ class Storage(Protocol):
     adapters skip write locks; such a read may see each statement at the newest committed state (as
     PostgreSQL's READ COMMITTED does) rather than one snapshot. Concurrent writers are serialised or
     fail with Conflict, never corrupt. A repository error ends the transaction: do not keep using it.
+    `brief=True` promises that the transaction's work is bounded by the request, not by the data
+    (a handful of rows by key): an adapter may run it without leaving the caller's thread (SQLite,
+    on the event loop), so it must not scan, cascade or write batches.
     `ping` raises when the storage is unreachable; `close` releases connections."""
 
-    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[Transaction]: ...
+    def transaction(self, *, write: bool = True, brief: bool = False
+                    ) -> AbstractAsyncContextManager[Transaction]: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...

@@ -197,7 +197,8 @@ class MemoryStorage:
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[MemoryTransaction]:
+    async def transaction(self, *, write: bool = True, brief: bool = False
+                          ) -> AsyncIterator[MemoryTransaction]:
         async with self._lock:
             tx = MemoryTransaction(self._tables)
             try:

@@ -24,7 +24,7 @@ import attrs
 import orjson
 from sqlalchemy import JSON, Boolean, Uuid
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import NoResultFound, OperationalError
+from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlalchemy.sql import Select
 
 from catalyst_adapters.sql.types import UtcDateTime
@@ -245,6 +245,20 @@ class InlineConnection:
             return self._c.execute(statement, parameters)
         return _raw_errors(prepared.run, self._raw, parameters)
 
+    @property
+    def raw(self) -> sqlite3.Connection:
+        return self._raw
+
+    async def exec_driver_sql(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Prepared positional rows in one executemany (bulk.execute_many), with sqlite3's errors
+        raised as SQLAlchemy's, as the repositories expect."""
+        try:
+            self._raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(sql, None, e) from e
+        except sqlite3.OperationalError as e:
+            raise OperationalError(sql, None, e) from e
+
     async def execute_offloaded(self, statement: Any, parameters: Any = None, *,
                                 convert: Callable[[Any], Any] | None = None) -> Any:
         """The statement off the event loop; with `convert`, its result is converted off the loop
@@ -281,6 +295,11 @@ class InlineConnection:
         if self._c.in_transaction():
             self._c.rollback()
         return True
+
+    def end_transaction(self) -> None:
+        """Forget the transaction SQLAlchemy's statements began once the database's has ended."""
+        if self._c.in_transaction():
+            self._c.rollback()
 
     def close(self) -> None:
         self._c.close()

@@ -30,6 +30,7 @@ from catalyst_adapters.sql.engine import (
 )
 from catalyst_adapters.sql.inline import InlineConnection
 from catalyst_adapters.sql.lead_repos import SqlLeadRepo
+from catalyst_adapters.sql.loop_writes import LoopWriter
 from catalyst_adapters.sql.outbox_repo import SqlOutboxRepo
 from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
 from catalyst_adapters.sql.tables import (
@@ -54,7 +55,7 @@ from catalyst_adapters.sql.tables import (
 )
 from catalyst_adapters.sql.task_repos import SqlCommentRepo, SqlTaskRepo
 from catalyst_adapters.sql.write_lock import ProcessWriteLock
-from catalyst_adapters.sqlite_processes import ReadProcesses
+from catalyst_adapters.sqlite_processes import READER_MMAP_BYTES, ReadProcesses
 from catalyst_core.errors import Unavailable
 
 
@@ -86,8 +87,12 @@ class SqlStorage:
     (other writers of this process, then of other processes), raises Unavailable; the engine bounds
     the waits inside the database itself (engine.create_engine).
 
-    Without `fast_lane` (CATALYST_FAST_LANE=0) reads on SQLite go through the engine like writes:
-    SQLAlchemy on the async connection, no inline readers, no hot statements (docs/adr/0006)."""
+    On a SQLite file, `brief` write transactions run on the event loop (loop_writes.py, ADR 0007);
+    the others, and every write elsewhere, through the engine.
+
+    Without `fast_lane` (CATALYST_FAST_LANE=0) reads and brief writes on SQLite go through the
+    engine like other writes: SQLAlchemy on the async connection, no inline readers, no hot
+    statements (docs/adr/0006)."""
 
     def __init__(self, engine: AsyncEngine, read_processes: ReadProcesses | None = None, *,
                  lock_timeout: float = LOCK_TIMEOUT_SECONDS, fast_lane: bool = True) -> None:
@@ -98,6 +103,9 @@ class SqlStorage:
         file = sqlite_file(engine.url) if self._reader is not None else None
         self._heavy_reads = (str(file.resolve()), read_processes) if file and read_processes else None
         self._idle_readers: list[SqlTransaction] = []
+        self._loop_writer = None if self._reader is None else LoopWriter(
+            engine.url, mmap_bytes=READER_MMAP_BYTES)
+        self._loop_tx: SqlTransaction | None = None
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; between processes, writers queue on a lock file beside the database.
         self._write_turn = asyncio.Lock()
@@ -111,13 +119,14 @@ class SqlStorage:
         self._no_writer = asyncio.Event()
         self._no_writer.set()
 
-    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[SqlTransaction]:
+    def transaction(self, *, write: bool = True, brief: bool = False
+                    ) -> AbstractAsyncContextManager[SqlTransaction]:
         if not write and self._reader is not None:
             return _InlineRead(self)
-        return self._transaction(write=write)
+        return self._transaction(write=write, brief=brief)
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
+    async def _transaction(self, *, write: bool, brief: bool = False) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
             turn = self._write_turn
             queued_at = None
@@ -132,9 +141,14 @@ class SqlStorage:
                 # and the whole database waits for it (measured in docs/benchmarks.md, mixed load).
                 self._no_writer.clear()
                 try:
-                    async with self._other_processes_turn(queued_at), \
-                            self._connected(write=True) as tx:
-                        yield tx
+                    async with self._other_processes_turn(queued_at):
+                        inline = self._begin_on_loop() if brief else None
+                        if inline is None:
+                            async with self._connected(write=True) as tx:
+                                yield tx
+                        else:
+                            async with self._written_on_loop(inline) as tx:
+                                yield tx
                 finally:
                     self._no_writer.set()
             finally:
@@ -196,6 +210,34 @@ class SqlStorage:
                 raise
             raise _unavailable(f"the database is unreachable: {type(e).__name__}", e) from e
 
+    def _begin_on_loop(self) -> InlineConnection | None:
+        """The loop writer's transaction, begun; None where there is none or a writer outside
+        Catalyst holds SQLite's write lock (then the aiosqlite path waits for it on its thread)."""
+        if self._loop_writer is None:
+            return None
+        try:
+            return self._loop_writer.begin()
+        except OperationalError as e:
+            raise _unavailable_from(e) from e
+
+    @asynccontextmanager
+    async def _written_on_loop(self, inline: InlineConnection) -> AsyncIterator[SqlTransaction]:
+        assert self._loop_writer is not None
+        tx = self._loop_tx
+        if tx is None or tx.connection is not inline:
+            tx = self._loop_tx = SqlTransaction(inline)
+        try:
+            yield tx
+        except BaseException as e:
+            self._loop_writer.end(inline, commit=False)
+            if isinstance(e, OperationalError):
+                raise _unavailable_from(e) from e
+            raise
+        try:
+            self._loop_writer.end(inline, commit=True)
+        except OperationalError as e:
+            raise _unavailable_from(e) from e
+
     async def _wait_for_writer(self) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READS_WAIT_FOR_WRITER):
@@ -222,6 +264,8 @@ class SqlStorage:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._loop_writer is not None:
+            await self._loop_writer.close()
         if self._process_lock is not None:
             self._process_lock.close()
         if self._reader is not None:

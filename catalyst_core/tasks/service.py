@@ -88,7 +88,7 @@ class TasksService:
         )
         events = [TaskAssigned(occurred_at=now, task_id=task.id, client_id=task.client_id,
                                assignees=tuple(assignees), by=actor.user_id)] if assignees else []
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             require(await role_in(tx, actor, new.client_id), ClientRole.MEMBER, "creating tasks")
             await self._check_members(tx, task.client_id, assignees, "assignees")
             await tx.tasks.add(task)
@@ -127,7 +127,7 @@ class TasksService:
               for field in _TEXT_LIMITS))
         changes = evolve(changes, name=name, assignees=assignees)
         now = self.clock.now()
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             task, role = await self._visible_task(tx, actor, task_id, for_update=True)
             require(role, ClientRole.MEMBER, "editing tasks")
             if changes.assignees is not None:
@@ -167,7 +167,7 @@ class TasksService:
         now = self.clock.now()
         comment = Comment(id=CommentId(self.ids()), task_id=task_id, user_id=actor.user_id, comment=text,
                           created_at=now, updated_at=now)
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             task, role = await self._visible_task(tx, actor, task_id)
             require(role, ClientRole.MEMBER, "commenting")
             await tx.comments.add(comment)
@@ -181,7 +181,7 @@ class TasksService:
 
     async def update_comment(self, actor: Actor, comment_id: CommentId, text: str) -> CommentView:
         text = check_comment(text)
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             comment, role = await self._visible_comment(tx, actor, comment_id)
             require(role, ClientRole.MEMBER, "editing comments")
             if comment.user_id != actor.user_id:
@@ -193,7 +193,7 @@ class TasksService:
         return view
 
     async def delete_comment(self, actor: Actor, comment_id: CommentId) -> None:
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             comment, role = await self._visible_comment(tx, actor, comment_id)
             is_author = comment.user_id == actor.user_id and role.at_least(ClientRole.MEMBER)
             if not (is_author or role is ClientRole.ADMIN):
@@ -206,7 +206,7 @@ class TasksService:
                       completed_by: UserId | None) -> Task:
         now = self.clock.now()
         by = completed_by or actor.user_id
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction(brief=True) as tx:
             task, role = await self._visible_task(tx, actor, task_id, for_update=True)
             require(role, ClientRole.MEMBER, f"marking tasks {status.value}")
             if by != actor.user_id:

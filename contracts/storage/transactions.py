@@ -1,4 +1,5 @@
-"""The storage contract for transactions: rollback, visibility of commits, datetimes, concurrency."""
+"""The storage contract for transactions: rollback, visibility of commits, datetimes, concurrency.
+Each holds for `brief` transactions too (SQLite runs those on the event loop, ADR 0007)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class TransactionsContract:
 
     # -- transactions --------------------------------------------------------------------------------
 
-    async def test_exception_rolls_back_every_write_across_repos(self, storage: Any) -> None:
+    @pytest.mark.parametrize("brief", [False, True], ids=["write", "brief"])
+    async def test_exception_rolls_back_every_write_across_repos(self, storage: Any, brief: bool) -> None:
         user, client = make_user(name="Kept"), make_client(name="Kept")
         member = make_user()
         task = make_task(client, user, name="Kept")
@@ -58,7 +60,7 @@ class TransactionsContract:
             pass
 
         with pytest.raises(Boom):
-            async with storage.transaction() as tx:
+            async with storage.transaction(brief=brief) as tx:
                 await tx.users.add(new_user)
                 await tx.clients.add(new_client)
                 await tx.members.add(make_membership(new_client, new_user, ClientRole.ADMIN))
@@ -89,24 +91,27 @@ class TransactionsContract:
         # The rolled back email is free again.
         await put(storage, make_user(email=new_user.email))
 
-    async def test_a_domain_error_rolls_back_earlier_writes(self, storage: Any) -> None:
+    @pytest.mark.parametrize("brief", [False, True], ids=["write", "brief"])
+    async def test_a_domain_error_rolls_back_earlier_writes(self, storage: Any, brief: bool) -> None:
         taken = make_user(email="taken@example.com")
         await put(storage, taken)
         client = make_client()
         with pytest.raises(Conflict):
-            async with storage.transaction() as tx:
+            async with storage.transaction(brief=brief) as tx:
                 await tx.clients.add(client)
                 await tx.users.add(make_user(email="taken@example.com"))
         assert await read(storage, lambda tx: tx.clients.get(client.id)) is None
 
-    async def test_committed_writes_are_visible_to_the_next_transaction(self, storage: Any) -> None:
+    @pytest.mark.parametrize("brief", [False, True], ids=["write", "brief"])
+    async def test_committed_writes_are_visible_to_the_next_transaction(self, storage: Any,
+                                                                        brief: bool) -> None:
         user, client = make_user(), make_client()
-        async with storage.transaction() as tx:
+        async with storage.transaction(brief=brief) as tx:
             await tx.users.add(user)
             await tx.clients.add(client)
             # and inside the same transaction, too
             assert await tx.users.get(user.id) == user
-        async with storage.transaction() as tx:
+        async with storage.transaction(brief=brief) as tx:
             assert await tx.users.get(user.id) == user
             await tx.members.add(make_membership(client, user, ClientRole.ADMIN))
         async with storage.transaction(write=False) as tx:
@@ -147,7 +152,8 @@ class TransactionsContract:
 
     # -- concurrency ---------------------------------------------------------------------------------
 
-    async def test_concurrent_saves_of_the_same_version_one_wins(self, storage: Any) -> None:
+    @pytest.mark.parametrize("brief", [False, True], ids=["write", "brief"])
+    async def test_concurrent_saves_of_the_same_version_one_wins(self, storage: Any, brief: bool) -> None:
         """Two writers that loaded the same version: exactly one save succeeds, the other is Conflict."""
         user, client = make_user(), make_client()
         task = make_task(client, user, description="0")
@@ -156,7 +162,7 @@ class TransactionsContract:
 
         async def save(i: int) -> None:
             loaded[i].name = f"writer {i}"
-            async with storage.transaction() as tx:
+            async with storage.transaction(brief=brief) as tx:
                 await tx.tasks.save(loaded[i])
 
         results = await asyncio.gather(save(0), save(1), return_exceptions=True)
@@ -166,7 +172,9 @@ class TransactionsContract:
         stored = await read(storage, lambda tx: tx.tasks.get(task.id))
         assert stored.name == f"writer {winners[0]}" and stored.version == 2
 
-    async def test_concurrent_load_and_save_transactions_never_lose_an_update(self, storage: Any) -> None:
+    @pytest.mark.parametrize("brief", [False, True], ids=["write", "brief"])
+    async def test_concurrent_load_and_save_transactions_never_lose_an_update(
+            self, storage: Any, brief: bool) -> None:
         """Two transactions that each load the task, change it and save it. Where the storage lets them
         overlap (both loaded before either committed) exactly one succeeds and the other is Conflict;
         where it serialises them both succeed, the second seeing the first's write. Never a lost update."""
@@ -178,7 +186,7 @@ class TransactionsContract:
         count = [0]
 
         async def increment(i: int) -> None:
-            async with storage.transaction() as tx:
+            async with storage.transaction(brief=brief) as tx:
                 current = await tx.tasks.get(task.id)
                 log.append(f"load {i}")
                 count[0] += 1
