@@ -188,8 +188,8 @@ class Bench:
         return " ".join("<token>" if c == self.token else
                         "<client_ids>" if c == self.clients else c for c in cmd)
 
-    def profile(self, seconds: float) -> dict[str, Any]:
-        """The list load once more, with py-spy sampling the server."""
+    def profile(self, seconds: float, phase: str = "list") -> dict[str, Any]:
+        """The list (or create) load once more, with py-spy sampling the server."""
         assert self.server is not None
         pyspy = Path(sys.executable).parent / "py-spy"
         pyspy_cmd = str(pyspy) if pyspy.exists() else shutil.which("py-spy")
@@ -197,23 +197,24 @@ class Bench:
             print("  profile: py-spy is not installed (`.venv/bin/pip install py-spy`); "
                   "see bench/profile_server.py for the cProfile alternative", flush=True)
             return {"skipped": "py-spy missing"}
-        raw = self.run_dir / "profile.txt"
+        raw = self.run_dir / f"profile-{phase}.txt"
         record = [pyspy_cmd, "record", "--pid", str(self.server.pid), "--duration",
                   f"{int(seconds) + 1}", "--rate", str(RATE), "--nonblocking", "--threads",
                   *(["--subprocesses"] if self.args.workers > 1 else [])]
         spies = [subprocess.Popen([*record, "--format", "raw", "-o", str(raw)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
         time.sleep(0.5)
-        result = run_wrk([self.list_cmd(self.args.connections, seconds)])[0]
+        load = self.create_cmd if phase == "create" else self.list_cmd
+        result = run_wrk([load(self.args.connections, seconds)])[0]
         out, _ = spies[0].communicate()
         if not raw.exists():
             print(f"  profile: py-spy wrote nothing:\n{out}", flush=True)
             return {"skipped": out}
         import profile_summary
         summary = profile_summary.summarise(raw.read_text(), requests=result["requests"], rate=RATE)
-        (self.run_dir / "profile-summary.md").write_text(profile_summary.markdown(summary))
-        print(f"  profile  {result['rps']:,.0f} rps under py-spy; "
-              f"summary in {self.run_dir / 'profile-summary.md'}", flush=True)
+        (self.run_dir / f"profile-{phase}-summary.md").write_text(profile_summary.markdown(summary))
+        print(f"  profile  {phase}: {result['rps']:,.0f} rps under py-spy; "
+              f"summary in {self.run_dir / f'profile-{phase}-summary.md'}", flush=True)
         return {"rps_under_profiler": result["rps"], "requests": result["requests"],
                 "summary": summary, "raw": str(raw)}
 
@@ -341,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes of both servers (`catalyst serve --workers`, ceiling.py --workers)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate the ceiling and list phases this many times; report medians")
-    parser.add_argument("--profile", action="store_true",
-                        help="then profile the server under the list load with py-spy")
+    parser.add_argument("--profile", nargs="?", const="list", choices=("list", "create"),
+                        help="then profile the server under the list (default) or create load "
+                             "with py-spy")
     parser.add_argument("--variant", metavar="FLAGS",
                         help="serve through bench/serve_variant.py with these what-if flags, e.g. "
                              "\"--switch-interval 0.0005 --pool-size 32\"")
@@ -406,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             g, w = bench.measure("mixed", loads, bench.server.pid)
             result["phases"]["mixed"] = {"list": g, "create": w}
         if args.profile:
-            result["profile"] = bench.profile(d)
+            result["profile"] = bench.profile(d, args.profile)
     finally:
         stop(bench.ceiling)
         stop(bench.server)

@@ -18,6 +18,7 @@ from catalyst_api.keys import CONTAINER, SETTINGS
 from catalyst_api.media_sweep import MediaSweeper
 from catalyst_api.middleware import API_PREFIX, api_middleware
 from catalyst_api.observability import Telemetry, install_observability
+from catalyst_api.pacing import ReadPacer
 from catalyst_api.scheduler import AlertScheduler
 from catalyst_api.settings import Settings
 from catalyst_api.web_security import security_headers, setup_cors, swagger_page
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         client_max_size=settings.max_body_bytes,
         middlewares=[api_middleware(authenticate, headers=api_headers, docs_headers=docs_headers,
                                     observe=telemetry.observe,
-                                    rate_limit=rate_limit if settings.rate_limit > 0 else None)],
+                                    rate_limit=rate_limit if settings.rate_limit > 0 else None,
+                                    pacer=ReadPacer(settings.reads_per_turn_while_writing)
+                                    if settings.reads_per_turn_while_writing > 0 else None)],
     )
     app[CONTAINER] = container
     app[SETTINGS] = settings

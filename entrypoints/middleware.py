@@ -12,6 +12,7 @@ from time import perf_counter
 
 from aiohttp import web
 
+from catalyst_api.pacing import ReadPacer
 from catalyst_api.web_security import DOCS_PREFIX, add_headers
 from catalyst_api.wire import MalformedBody, error_response
 from catalyst_core.auth.model import Actor
@@ -41,6 +42,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 API_PREFIX = "/api/v1"
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ROUTES = frozenset({"health", "register", "login"})
 
 _STATUS_OF: list[tuple[type[DomainError], int]] = [
@@ -73,6 +75,7 @@ def api_middleware(authenticate: Callable[[str], Awaitable[Actor]], *,
                    docs_headers: Mapping[str, str] | None = None,
                    observe: Callable[[web.Request, web.StreamResponse, float], None] | None = None,
                    rate_limit: Callable[[UserId], Awaitable[RateStatus]] | None = None,
+                   pacer: ReadPacer | None = None,
                    ) -> Callable[..., object]:
     """The one middleware (each layer of middleware costs every request a little): it gives the
     request its id, resolves the bearer token on API routes, turns whatever is raised below into
@@ -80,7 +83,8 @@ def api_middleware(authenticate: Callable[[str], Awaitable[Actor]], *,
     by catalyst_api.web_security). `observe(request, response, seconds)` sees every answered
     request (catalyst_api.observability: the request log line and metrics). `rate_limit(user_id)`
     spends one request of the authenticated caller's quota: its X-RateLimit-* headers go on every
-    authenticated response, errors included, and past the limit the request is answered 429."""
+    authenticated response, errors included, and past the limit the request is answered 429.
+    With a `pacer`, reads give way to writes that arrive meanwhile (catalyst_api.pacing)."""
     headers, docs_headers = headers or {}, docs_headers or {}
 
     @web.middleware
@@ -91,6 +95,11 @@ def api_middleware(authenticate: Callable[[str], Awaitable[Actor]], *,
         rate = None
         try:
             try:
+                if pacer is not None:
+                    if request.method not in _READ_METHODS:
+                        pacer.wrote(started)
+                    elif pacer.pacing(started):
+                        await pacer.admit()
                 await _authenticate(request, authenticate)
                 if rate_limit is not None and ACTOR in request:
                     rate = await rate_limit(request[ACTOR].user_id)

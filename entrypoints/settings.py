@@ -104,6 +104,25 @@ class Settings:
         "how long connecting to PostgreSQL may take before the request is answered 503 (a "
         "database that is down refuses at once; this bounds an unreachable host)",
         default=5.0, example="2")
+    # Per server process; with --workers N the database sees up to N x (size + overflow).
+    database_pool_size: int = setting(
+        "CATALYST_DATABASE_POOL_SIZE",
+        "PostgreSQL: connections each server process keeps open (reads keep up to this many "
+        "checked out between requests, so a read costs no checkout); the processes of `--workers "
+        "N` need N x (size + overflow) within the server's `max_connections`",
+        default=10, validator=validators.ge(1), example="20")
+    database_max_overflow: int = setting(
+        "CATALYST_DATABASE_MAX_OVERFLOW",
+        "PostgreSQL: connections a server process may open beyond the pool size when every pooled "
+        "one is busy (closed again when returned); past that, a request waits up to the lock "
+        "timeout for one, then is answered 503", default=10, validator=validators.ge(0),
+        example="5")
+    database_statement_cache_size: int = setting(
+        "CATALYST_DATABASE_STATEMENT_CACHE_SIZE",
+        "PostgreSQL: prepared statements kept per connection (asyncpg's cache and SQLAlchemy's), "
+        "so a repeated statement is parsed and described once; `0` prepares nothing across "
+        "requests, for pgbouncer in transaction mode", default=100, validator=validators.ge(0),
+        example="0")
     scheduler: bool = setting(
         "CATALYST_SCHEDULER",
         "`0` turns off the alert scheduler inside `catalyst serve` (run `catalyst scheduler` "
@@ -153,6 +172,11 @@ class Settings:
         "CATALYST_HSTS_SECONDS",
         "`Strict-Transport-Security` max-age; set it only when every client reaches the server "
         "over HTTPS; `0`: not sent", default=0, example="31536000")
+    reads_per_turn_while_writing: int = setting(
+        "CATALYST_READS_PER_TURN_WHILE_WRITING",
+        "while writes arrive, at most this many reads start per turn of the event loop, so writes "
+        "are not starved by a flood of reads (docs/operations.md, \"Reads and writes\"); `0` "
+        "turns the pacing off", default=4, validator=validators.ge(0), example="8")
     rate_limit: int = setting(
         "CATALYST_RATE_LIMIT",
         "requests per hour per user (fixed hourly windows, told in the `X-RateLimit-*` headers; "
@@ -215,6 +239,10 @@ class Settings:
                 env.get("CATALYST_DATABASE_LOCK_TIMEOUT_SECONDS", "10")),
             database_connect_timeout_seconds=float(
                 env.get("CATALYST_DATABASE_CONNECT_TIMEOUT_SECONDS", "5")),
+            database_pool_size=int(env.get("CATALYST_DATABASE_POOL_SIZE", "10")),
+            database_max_overflow=int(env.get("CATALYST_DATABASE_MAX_OVERFLOW", "10")),
+            database_statement_cache_size=int(
+                env.get("CATALYST_DATABASE_STATEMENT_CACHE_SIZE", "100")),
             scheduler=_flag(env.get("CATALYST_SCHEDULER", "1")),
             scheduler_interval_seconds=float(env.get("CATALYST_SCHEDULER_INTERVAL_SECONDS", "30")),
             webhook_url=env.get("CATALYST_WEBHOOK_URL") or None,
@@ -230,6 +258,7 @@ class Settings:
             security_headers=_flag(env.get("CATALYST_SECURITY_HEADERS", "1")),
             hsts_seconds=int(env.get("CATALYST_HSTS_SECONDS", "0")),
             rate_limit=int(env.get("CATALYST_RATE_LIMIT", "1000")),
+            reads_per_turn_while_writing=int(env.get("CATALYST_READS_PER_TURN_WHILE_WRITING", "4")),
             redis_url=env.get("CATALYST_REDIS_URL") or None,
             login_limit_per_email=int(env.get("CATALYST_LOGIN_LIMIT_PER_EMAIL", "10")),
             login_limit_per_ip=int(env.get("CATALYST_LOGIN_LIMIT_PER_IP", "50")),

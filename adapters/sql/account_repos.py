@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalyst_adapters.ordering import name_key
-from catalyst_adapters.sql.inline import hot
+from catalyst_adapters.sql.inline import InlineConnection, hot
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, ordered
 from catalyst_adapters.sql.tables import clients, memberships, users
 from catalyst_core.auth.model import GlobalRole, User
@@ -47,6 +47,9 @@ _USER_BY_ID = hot(select(*_USER_COLUMNS).where(users.c.id == bindparam("id")))
 _USER_BY_EMAIL = hot(select(*_USER_COLUMNS).where(users.c.email == bindparam("email")))
 _MEMBERSHIP = hot(select(memberships.c.role, memberships.c.added_at).where(
     memberships.c.client_id == bindparam("client_id"), memberships.c.user_id == bindparam("user_id")))
+_MEMBERS_AMONG = select(memberships.c.user_id).where(
+    memberships.c.client_id == bindparam("client_id"),
+    memberships.c.user_id.in_(bindparam("user_ids", expanding=True)))
 
 
 class SqlUserRepo:
@@ -179,9 +182,13 @@ class SqlMemberRepo:
             .order_by(memberships.c.added_at, memberships.c.user_id))).scalars())
 
     async def non_members(self, client_id: ClientId, user_ids: Sequence[UserId]) -> list[UserId]:
-        found = set((await self._c.execute(select(memberships.c.user_id).where(
-            memberships.c.client_id == client_id,
-            memberships.c.user_id.in_(list(user_ids))))).scalars())
+        if isinstance(self._c, InlineConnection):
+            # On the loop a hot lookup by key costs microseconds and no round trip: one per user
+            # beats building and compiling an IN list (~0.2 ms) for the few assignees a task has.
+            return [u for u in user_ids if (await self._c.execute(
+                _MEMBERSHIP, {"client_id": client_id, "user_id": u})).first() is None]
+        found = set((await self._c.execute(_MEMBERS_AMONG, {
+            "client_id": client_id, "user_ids": list(user_ids)})).scalars())
         return [u for u in user_ids if u not in found]
 
     async def list(self, client_id: ClientId, page: PageRequest, sort: SortSpec) -> Page[MemberView]:

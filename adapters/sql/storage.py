@@ -123,39 +123,51 @@ class SqlStorage:
                     ) -> AbstractAsyncContextManager[SqlTransaction]:
         if not write and self._reader is not None:
             return _InlineRead(self)
-        return self._transaction(write=write, brief=brief)
+        if brief and self._loop_writer is not None:
+            return _BriefWrite(self)
+        return self._transaction(write=write)
 
     @asynccontextmanager
-    async def _transaction(self, *, write: bool, brief: bool = False) -> AsyncIterator[SqlTransaction]:
+    async def _transaction(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
         if write and self._sqlite:
-            turn = self._write_turn
-            queued_at = None
-            if turn.locked():
-                queued_at = asyncio.get_running_loop().time()
-                await self._wait_for_turn()
-            else:
-                await turn.acquire()
+            await self._take_write_turn()
             try:
-                # From here this process's reads give way to the writer, also while it waits for
-                # other processes: once its turn comes, each of its steps needs the loop at once,
-                # and the whole database waits for it (measured in docs/benchmarks.md, mixed load).
-                self._no_writer.clear()
-                try:
-                    async with self._other_processes_turn(queued_at):
-                        inline = self._begin_on_loop() if brief else None
-                        if inline is None:
-                            async with self._connected(write=True) as tx:
-                                yield tx
-                        else:
-                            async with self._written_on_loop(inline) as tx:
-                                yield tx
-                finally:
-                    self._no_writer.set()
+                async with self._connected(write=True) as tx:
+                    yield tx
             finally:
-                turn.release()
+                self._end_write_turn()
         else:
             async with self._connected(write=write) as tx:
                 yield tx
+
+    async def _take_write_turn(self) -> None:
+        """This process's turn to write on SQLite, then other processes' (the lock file, ADR 0003),
+        both within the lock timeout counted from the write's arrival."""
+        turn = self._write_turn
+        queued_at = None
+        if turn.locked():
+            queued_at = asyncio.get_running_loop().time()
+            await self._wait_for_turn()
+        else:
+            await turn.acquire()
+        # From here this process's reads give way to the writer, also while it waits for other
+        # processes: once its turn comes, each of its steps needs the loop at once, and the whole
+        # database waits for it (measured in docs/benchmarks.md, mixed load).
+        self._no_writer.clear()
+        try:
+            await self._other_processes_turn(queued_at)
+        except BaseException:
+            self._no_writer.set()
+            turn.release()
+            raise
+
+    def _end_write_turn(self) -> None:
+        try:
+            if self._process_lock is not None:
+                self._process_lock.release()
+        finally:
+            self._no_writer.set()
+            self._write_turn.release()
 
     async def _wait_for_turn(self) -> None:
         """Queue behind this process's other writers, up to the lock timeout (only a writer that
@@ -166,12 +178,10 @@ class SqlStorage:
         except TimeoutError:
             raise _unavailable("the database has been busy with other writes for too long") from None
 
-    @asynccontextmanager
-    async def _other_processes_turn(self, queued_at: float | None) -> AsyncIterator[None]:
-        """This process's writer waits for other processes' writers on the lock file (ADR 0003),
-        for what is left of the lock timeout after queueing in this process since `queued_at`."""
+    async def _other_processes_turn(self, queued_at: float | None) -> None:
+        """Wait for other processes' writers on the lock file, for what is left of the lock timeout
+        after queueing in this process since `queued_at`."""
         if self._process_lock is None:
-            yield
             return
         timeout = None if queued_at is None else max(
             0.0, self._lock_timeout - (asyncio.get_running_loop().time() - queued_at))
@@ -180,10 +190,6 @@ class SqlStorage:
         except TimeoutError:
             raise _unavailable("another process has been writing to the database for too long") \
                 from None
-        try:
-            yield
-        finally:
-            self._process_lock.release()
 
     @asynccontextmanager
     async def _connected(self, *, write: bool) -> AsyncIterator[SqlTransaction]:
@@ -209,34 +215,6 @@ class SqlStorage:
             if connected:
                 raise
             raise _unavailable(f"the database is unreachable: {type(e).__name__}", e) from e
-
-    def _begin_on_loop(self) -> InlineConnection | None:
-        """The loop writer's transaction, begun; None where there is none or a writer outside
-        Catalyst holds SQLite's write lock (then the aiosqlite path waits for it on its thread)."""
-        if self._loop_writer is None:
-            return None
-        try:
-            return self._loop_writer.begin()
-        except OperationalError as e:
-            raise _unavailable_from(e) from e
-
-    @asynccontextmanager
-    async def _written_on_loop(self, inline: InlineConnection) -> AsyncIterator[SqlTransaction]:
-        assert self._loop_writer is not None
-        tx = self._loop_tx
-        if tx is None or tx.connection is not inline:
-            tx = self._loop_tx = SqlTransaction(inline)
-        try:
-            yield tx
-        except BaseException as e:
-            self._loop_writer.end(inline, commit=False)
-            if isinstance(e, OperationalError):
-                raise _unavailable_from(e) from e
-            raise
-        try:
-            self._loop_writer.end(inline, commit=True)
-        except OperationalError as e:
-            raise _unavailable_from(e) from e
 
     async def _wait_for_writer(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -307,6 +285,56 @@ class _InlineRead:
         self._storage._return_reader(self._tx)
         if isinstance(error, OperationalError):
             raise _unavailable_from(error) from error
+
+
+class _BriefWrite:
+    """A brief write transaction on the event loop (loop_writes.py, ADR 0007): the writer turns
+    first, then BEGIN IMMEDIATE on the loop writer's connection, which cannot wait. If a writer
+    outside Catalyst holds SQLite's lock, the transaction goes through aiosqlite instead (its
+    thread waits). A class for the same reason as _InlineRead: it runs on every task write."""
+
+    __slots__ = ("_fallback", "_inline", "_storage")
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+        self._fallback: AbstractAsyncContextManager[SqlTransaction] | None = None
+
+    async def __aenter__(self) -> SqlTransaction:
+        storage = self._storage
+        writer = storage._loop_writer
+        assert writer is not None
+        await storage._take_write_turn()
+        try:
+            inline = writer.begin()
+            if inline is None:
+                self._fallback = storage._connected(write=True)
+                return await self._fallback.__aenter__()
+        except BaseException as e:
+            storage._end_write_turn()
+            if isinstance(e, OperationalError):
+                raise _unavailable_from(e) from e
+            raise
+        self._inline = inline
+        tx = storage._loop_tx
+        if tx is None or tx.connection is not inline:
+            tx = storage._loop_tx = SqlTransaction(inline)
+        return tx
+
+    async def __aexit__(self, kind: Any, error: BaseException | None, tb: Any) -> bool | None:
+        storage = self._storage
+        try:
+            if self._fallback is not None:
+                return await self._fallback.__aexit__(kind, error, tb)
+            assert storage._loop_writer is not None
+            try:
+                storage._loop_writer.end(self._inline, commit=error is None)
+            except OperationalError as e:
+                raise _unavailable_from(e) from e
+            if isinstance(error, OperationalError):
+                raise _unavailable_from(error) from error
+            return None
+        finally:
+            storage._end_write_turn()
 
 
 # PostgreSQL's SQLSTATE classes of errors that retrying later may cure: 08 connection exception,
