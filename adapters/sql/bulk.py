@@ -66,6 +66,13 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
     return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
 
 
+async def execute_one(conn: AsyncConnection, statement: Any, columns: tuple[str, ...], row: Row) -> int:
+    """Run `statement` once with `row` (a tuple of the `columns` values); the rows it changed. For
+    a statement run on every request: no statement is built, no dictionary made, nothing compiled."""
+    sql, parameters = _compile(statement, columns, conn.dialect)
+    return (await conn.exec_driver_sql(sql, parameters(row))).rowcount  # type: ignore[no-any-return]
+
+
 async def execute_many(conn: AsyncConnection, statement: Any, columns: tuple[str, ...],
                        rows: Sequence[Row]) -> None:
     """Run `statement` once per row of `rows` (tuples of the `columns` values), in one driver call."""

@@ -207,6 +207,15 @@ class _Rows:
         return iter(self._rows)
 
 
+class _Done:
+    """What a write statement tells back: the rows it changed."""
+
+    __slots__ = ("rowcount",)
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+
 # Per dialect (each reader engine has its own), forgotten with it: hot statements by identity.
 _prepared: weakref.WeakKeyDictionary[Dialect, dict[int, _Prepared]] = weakref.WeakKeyDictionary()
 
@@ -249,15 +258,20 @@ class InlineConnection:
     def raw(self) -> sqlite3.Connection:
         return self._raw
 
-    async def exec_driver_sql(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Prepared positional rows in one executemany (bulk.execute_many), with sqlite3's errors
-        raised as SQLAlchemy's, as the repositories expect."""
+    async def exec_driver_sql(self, sql: str, parameters: Sequence[Any]) -> _Done:
+        """A prepared statement (bulk.py): one row of positional parameters (a tuple), or many (a
+        list of them, one executemany), with sqlite3's errors raised as SQLAlchemy's, as the
+        repositories expect."""
         try:
-            self._raw.executemany(sql, rows)
+            if isinstance(parameters, tuple):
+                cursor = self._raw.execute(sql, parameters)
+            else:
+                cursor = self._raw.executemany(sql, parameters)
         except sqlite3.IntegrityError as e:
             raise IntegrityError(sql, None, e) from e
         except sqlite3.OperationalError as e:
             raise OperationalError(sql, None, e) from e
+        return _Done(cursor.rowcount)
 
     async def execute_offloaded(self, statement: Any, parameters: Any = None, *,
                                 convert: Callable[[Any], Any] | None = None) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import (
+    any_,
     bindparam,
     case,
     delete,
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from catalyst_adapters.ordering import name_key, text_key
-from catalyst_adapters.sql.bulk import execute_many
+from catalyst_adapters.sql.bulk import execute_many, execute_one
 from catalyst_adapters.sql.inline import entity_builder, hot, uuid_from_text
 from catalyst_adapters.sql.queries import fetch_page, integrity_error, off_loop, ordered
 from catalyst_adapters.sql.tables import (
@@ -78,7 +79,7 @@ _task = _task_builder(Task)
 
 
 _TASK_BY_ID = hot(select(*_TASK_COLUMNS).where(tasks.c.id == bindparam("id")))
-_TASK_BY_ID_FOR_UPDATE = _TASK_BY_ID.with_for_update()
+_TASK_BY_ID_FOR_UPDATE = hot(_TASK_BY_ID.with_for_update())
 
 
 def _task_values(task: Task) -> dict[str, Any]:
@@ -100,6 +101,15 @@ _INSERT_TASK = insert(tasks)
 _TASK_VALUE_COLUMNS = tuple(c.name for c in tasks.c if c.name not in ("id", "version"))
 _INSERT_TASK_COLUMNS = ("id", "version", *_TASK_VALUE_COLUMNS)
 _INSERT_ASSIGNEE = insert(task_assignees)
+# A save, by prepared statements (bulk.execute_one): building an UPDATE per call and running it
+# through SQLAlchemy cost more than twice a create (bench/writes.py).
+_UPDATE_TASK = update(tasks).where(
+    tasks.c.id == bindparam("old_id"), tasks.c.version == bindparam("old_version"),
+).values(version=bindparam("new_version", type_=tasks.c.version.type),
+         **{c: bindparam(f"new_{c}", type_=tasks.c[c].type) for c in _TASK_VALUE_COLUMNS})
+_UPDATE_TASK_COLUMNS = ("old_id", "old_version", "new_version",
+                        *(f"new_{c}" for c in _TASK_VALUE_COLUMNS))
+_DELETE_ASSIGNEES = delete(task_assignees).where(task_assignees.c.task_id == bindparam("task_id"))
 
 _PRIORITY_RANK = case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=tasks.c.priority)
 _TASK_SORT: Mapping[str, Any] = {
@@ -178,11 +188,16 @@ _ROWID = literal_column("tasks.rowid")
 
 @functools.cache
 def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order,
-                          by_rowid: bool = False) -> _ListStatements:
+                          by_rowid: bool = False, by_key: bool = False) -> _ListStatements:
     """`by_rowid` (SQLite): the page is found first, then only its rows are read. Walking past the
     offset costs SQLite the same few steps per skipped entry either way, but the plain form also
     takes each skipped entry's table position from the index (a page 25 deep skips 480), and a
-    sort that the index does not give carries only (sort key, rowid) rather than whole rows."""
+    sort that the index does not give carries only (sort key, rowid) rather than whole rows.
+
+    `by_key` (PostgreSQL, shapes an index covers: `key_first`): the page's ids first, from the
+    index alone (an index-only scan), then its rows by primary key, sorted again (20 rows). The
+    plain form fetches every skipped row from the table: a page 50 deep read ~1,000 scattered
+    rows, ~0.6 ms of the database's CPU against ~0.1 (docs/benchmarks.md, "PostgreSQL")."""
     conds = [_TASK_CONDITIONS[name](tasks.c) for name in shape]
     sort = SortSpec(field=sort_field, order=order)
     ordering = ordered(_TASK_SORT[sort_field], sort, tasks.c.id, nulls_last=sort_field == "due_date")
@@ -192,6 +207,11 @@ def _task_list_statements(shape: tuple[str, ...], sort_field: str, order: Order,
                 .limit(bindparam("limit")).offset(bindparam("offset")))
 
     def page_of(*columns: Any) -> Any:
+        if by_key:
+            # id = ANY(ARRAY(<the page's ids>)): cheaper for PostgreSQL to plan than a join to the
+            # same subquery (0.07 against 0.12 ms a statement), and as cheap to run.
+            keys = func.array(ordered_page(tasks.c.id).correlate(None).scalar_subquery())
+            return select(*columns).select_from(tasks).where(tasks.c.id == any_(keys)).order_by(*ordering)
         if not by_rowid:
             return ordered_page(*columns)
         keys = ordered_page(_ROWID.label("task_rowid")).subquery("page")
@@ -229,10 +249,17 @@ def on_loop(shape: tuple[str, ...], sort_field: str, offset: int) -> bool:
     return sort_field == INDEXED_SORT and offset <= INLINE_MAX_OFFSET and shape in INDEXED_SHAPES
 
 
+def key_first(dialect_name: str, shape: tuple[str, ...], sort_field: str) -> bool:
+    """Whether PostgreSQL finds this list's page from an index alone (`by_key` above): the
+    shapes of INDEXED_SHAPES, whose indexes hold the sort and the id."""
+    return dialect_name == "postgresql" and sort_field == INDEXED_SORT and shape in INDEXED_SHAPES
+
+
 class SqlTaskRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
         self._by_rowid = conn.dialect.name == "sqlite"
+        self._dialect = conn.dialect.name
 
     async def add(self, task: Task) -> None:
         await self.add_many([task])
@@ -257,17 +284,16 @@ class SqlTaskRepo:
 
     async def save(self, task: Task) -> None:
         try:
-            result = await self._c.execute(
-                update(tasks).where(tasks.c.id == task.id, tasks.c.version == task.version)
-                .values(version=task.version + 1, **_task_values(task)))
-            if result.rowcount == 0:
+            values = _task_values(task)
+            changed = await execute_one(self._c, _UPDATE_TASK, _UPDATE_TASK_COLUMNS, (
+                task.id, task.version, task.version + 1, *map(values.__getitem__, _TASK_VALUE_COLUMNS)))
+            if changed == 0:
                 if await self.get(task.id) is None:
                     raise NotFound("task not found")
                 raise Conflict("the task was changed by someone else; reload and try again")
-            await self._c.execute(delete(task_assignees).where(task_assignees.c.task_id == task.id))
-            if task.assignees:
-                await self._c.execute(insert(task_assignees),
-                                      [{"task_id": task.id, "user_id": a} for a in task.assignees])
+            await execute_one(self._c, _DELETE_ASSIGNEES, ("task_id",), (task.id,))
+            await execute_many(self._c, _INSERT_ASSIGNEE, ("task_id", "user_id"),
+                               [(task.id, a) for a in task.assignees])
         except IntegrityError as e:  # an assignee or completed_by that is not a user
             raise integrity_error(e, "an assignee is listed twice") from None
         task.version += 1
@@ -281,7 +307,8 @@ class SqlTaskRepo:
     async def list(self, query: TaskQuery, page: PageRequest, sort: SortSpec) -> Page[Task]:
         values = _task_filter(query)
         shape = tuple(values)
-        statements = _task_list_statements(shape, sort.field, sort.order, self._by_rowid)
+        statements = _task_list_statements(shape, sort.field, sort.order, self._by_rowid,
+                                           key_first(self._dialect, shape, sort.field))
         heavy = not on_loop(shape, sort.field, page.offset)
         if not statements.counted:
             return await fetch_page(self._c, statements.rows, statements.count, page, _task,
@@ -298,14 +325,27 @@ class SqlTaskRepo:
         return Page(items=[_task(row[:-1]) for row in found], total_items=total, request=page)
 
 
-_COMMENT_VIEW = (select(comments, users.c.name.label("user_name"), users.c.email.label("user_email"))
+# Comments' statements are built once (a comment is written and read back on every add): rows
+# come as plain tuples on the loop's fast lane (inline.py), unpacked by position here.
+_COMMENT_VIEW = (select(comments.c.id, comments.c.task_id, comments.c.comment, comments.c.user_id,
+                        users.c.name.label("user_name"), users.c.email.label("user_email"),
+                        comments.c.created_at, comments.c.updated_at)
                  .select_from(comments.join(users, users.c.id == comments.c.user_id)))
+_COMMENT_VIEW_BY_ID = hot(_COMMENT_VIEW.where(comments.c.id == bindparam("id")))
+_COMMENT_COLUMNS = ("id", "task_id", "user_id", "comment", "created_at", "updated_at")
+_COMMENT_BY_ID = hot(select(*(comments.c[c] for c in _COMMENT_COLUMNS))
+                     .where(comments.c.id == bindparam("id")))
+_INSERT_COMMENT = insert(comments)
+_UPDATE_COMMENT = update(comments).where(comments.c.id == bindparam("old_id")).values(
+    comment=bindparam("new_comment", type_=comments.c.comment.type),
+    updated_at=bindparam("new_updated_at", type_=comments.c.updated_at.type))
 
 
 def _comment_view(row: Any) -> CommentView:
-    return CommentView(id=row.id, task_id=row.task_id, comment=row.comment, user_id=row.user_id,
-                       user_name=row.user_name, user_email=row.user_email, created_at=row.created_at,
-                       updated_at=row.updated_at)
+    id_, task_id, comment, user_id, user_name, user_email, created_at, updated_at = row
+    return CommentView(id=id_, task_id=task_id, comment=comment, user_id=user_id,
+                       user_name=user_name, user_email=user_email, created_at=created_at,
+                       updated_at=updated_at)
 
 
 class SqlCommentRepo:
@@ -314,21 +354,20 @@ class SqlCommentRepo:
 
     async def add(self, comment: Comment) -> None:
         try:
-            await self._c.execute(insert(comments).values(
-                id=comment.id, task_id=comment.task_id, user_id=comment.user_id,
-                comment=comment.comment, created_at=comment.created_at, updated_at=comment.updated_at))
+            await execute_one(self._c, _INSERT_COMMENT, _COMMENT_COLUMNS, (
+                comment.id, comment.task_id, comment.user_id, comment.comment, comment.created_at,
+                comment.updated_at))
         except IntegrityError as e:
             raise integrity_error(e, "comment already exists") from None
 
     async def get(self, comment_id: CommentId) -> Comment | None:
-        row = (await self._c.execute(select(comments).where(comments.c.id == comment_id))).first()
-        return Comment(id=row.id, task_id=row.task_id, user_id=row.user_id, comment=row.comment,
-                       created_at=row.created_at, updated_at=row.updated_at) if row else None
+        row = (await self._c.execute(_COMMENT_BY_ID, {"id": comment_id})).first()
+        return Comment(**dict(zip(_COMMENT_COLUMNS, row, strict=True))) if row else None
 
     async def save(self, comment: Comment) -> None:
-        result = await self._c.execute(update(comments).where(comments.c.id == comment.id).values(
-            comment=comment.comment, updated_at=comment.updated_at))
-        if result.rowcount == 0:
+        changed = await execute_one(self._c, _UPDATE_COMMENT, ("old_id", "new_comment", "new_updated_at"),
+                                    (comment.id, comment.comment, comment.updated_at))
+        if changed == 0:
             raise NotFound("comment not found")
 
     async def delete(self, comment_id: CommentId) -> None:
@@ -337,7 +376,7 @@ class SqlCommentRepo:
             raise NotFound("comment not found")
 
     async def view(self, comment_id: CommentId) -> CommentView | None:
-        row = (await self._c.execute(_COMMENT_VIEW.where(comments.c.id == comment_id))).first()
+        row = (await self._c.execute(_COMMENT_VIEW_BY_ID, {"id": comment_id})).first()
         return _comment_view(row) if row else None
 
     async def list(self, task_id: TaskId, page: PageRequest) -> Page[CommentView]:

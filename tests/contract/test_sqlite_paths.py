@@ -272,12 +272,13 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Hot statements on inline readers skip SQLAlchemy's result processing (adapters/sql/inline.py).
     Every repository read that uses them must return what the same read returns through SQLAlchemy
-    (write transactions still run every statement through it): UUIDs, aware datetimes with
-    microseconds, JSON assignees, booleans, enums and NULLs alike."""
+    (ordinary write transactions still run every statement through it): UUIDs, aware datetimes
+    with microseconds, JSON assignees, booleans, enums and NULLs alike. Brief writes run on the
+    loop's own connection and take the fast lane too (ADR 0007)."""
     from datetime import UTC, datetime
 
     from catalyst_adapters.sql import inline
-    from catalyst_contracts.strategies import make_membership
+    from catalyst_contracts.strategies import make_comment, make_membership
     from catalyst_core.clients.model import ClientRole
     from catalyst_core.paging import Order
     from catalyst_core.tasks.model import Priority, TaskStatus, TaskType
@@ -289,18 +290,21 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
                      status=TaskStatus.COMPLETED, completed_by=other.id, completed_at=moment,
                      task_type=TaskType.REVIEW_CREATIVE, priority=Priority.HIGH, created_at=moment)
     bare = make_task(client, user)
+    comment = make_comment(full, other, comment="Dé\U0001f600", created_at=moment)
     async with sqlite.transaction() as tx:
         for u in (user, other):
             await tx.users.add(u)
         await tx.clients.add(client)
         await tx.members.add(make_membership(client, user, ClientRole.ADMIN))
         await tx.tasks.add_many([full, bare])
+        await tx.comments.add(comment)
 
     async def reads(tx: Any) -> list[Any]:
         out = [await tx.users.get(user.id), await tx.users.get(other.id),
                await tx.users.get_by_email(user.email), await tx.members.get(client.id, user.id),
                await tx.members.get(client.id, other.id), await tx.tasks.get(full.id),
-               await tx.tasks.get(bare.id)]
+               await tx.tasks.get(bare.id), await tx.tasks.get(full.id, for_update=True),
+               await tx.comments.get(comment.id), await tx.comments.view(comment.id)]
         for query in (TaskQuery(client_id=client.id),
                       TaskQuery(client_id=client.id, status=TaskStatus.PENDING),
                       TaskQuery(visible_to=user.id, assigned_to=other.id), TaskQuery(text="dé")):
@@ -323,9 +327,10 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
     async with sqlite.transaction() as tx:
         assert not isinstance(tx.connection, InlineConnection)
         slow = await reads(tx)
-    assert fast_lane >= 7 + 12 and len(fast_runs) == fast_lane  # every read above; none on the writer
+    assert fast_lane >= 10 + 12 and len(fast_runs) == fast_lane  # every read above; none on the writer
     assert fast == slow
     assert fast[5] == full and fast[6] == bare and fast[0] == user and fast[1] == other
+    assert fast[7] == full and fast[8] == comment and fast[9].comment == comment.comment
 
 
 _moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
