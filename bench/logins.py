@@ -18,6 +18,8 @@ Steps (results in bench/results/logins-<stamp>.json and a Markdown table on stdo
 4. list     the tasks benchmark's list load (bench/wrk/list.lua, 32 connections) alone,
 5. list+logins  then the same list load while the --logins connections log in. Target: list p99
             under 50 ms meanwhile.
+Each round starts with the bare aiohttp ceiling of the list's requests (bench/run.py), and the
+logins are also given as a share of it.
 
 Every phase reports the server's CPU and the CPU other processes used meanwhile (the machine is
 shared): figures of a phase with much of it are disturbed. --hash-threads sets
@@ -125,16 +127,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  stored hashes: {result['upgrade']['before']} -> {result['upgrade']['after']}",
               flush=True)
         pid = bench.server.pid
+        # The bare aiohttp ceiling of the list's requests (bench/run.py), so every figure can be
+        # given as a share of what the machine serves at all in the same run (issue #14, item 6).
+        ceiling_url = bench.start_ceiling(bench.capture_page()).rstrip("/")
+        assert bench.ceiling is not None
         for n in range(args.rounds):
             print(f"round {n + 1}", flush=True)
+            ceiling = bench.measure("ceiling", [bench.list_cmd(args.connections, d, base=ceiling_url)],
+                                    bench.ceiling.pid)[0]
             logins = bench.measure("logins", [login_cmd(bench, args.logins, d, emails)], pid)[0]
             alone = bench.measure("list", [bench.list_cmd(args.connections, d)], pid)[0]
             both = bench.measure("list+logins", [bench.list_cmd(args.connections, d),
                                                  login_cmd(bench, args.logins, d, emails)], pid)
-            result["rounds"].append({"logins": keep(logins), "list_alone": keep(alone),
+            result["rounds"].append({"ceiling": keep(ceiling), "logins": keep(logins),
+                                     "list_alone": keep(alone),
                                      "list_with_logins": keep(both[0]),
                                      "logins_with_list": keep(both[1])})
     finally:
+        run.stop(bench.ceiling)
         run.stop(bench.server)
     result["verdict"] = verdict(result["rounds"])
     text = json.dumps(result, indent=2, default=str) + "\n"
@@ -168,7 +178,8 @@ def markdown(r: dict[str, Any]) -> str:
              "| other load (cores) |",
              "|---|---|---|---|---|---|---|---|"]
     for n, rnd in enumerate(r["rounds"], 1):
-        for name, key in (("logins, " + str(r["args"]["logins"]) + " conn", "logins"),
+        for name, key in (("ceiling (bare aiohttp, list requests), 32 conn", "ceiling"),
+                          ("logins, " + str(r["args"]["logins"]) + " conn", "logins"),
                           ("list alone, 32 conn", "list_alone"),
                           ("list during logins", "list_with_logins"),
                           ("logins during list", "logins_with_list")):
@@ -176,6 +187,8 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {n} | {name} | {x['rps']:,.1f} | {x['p50_ms']:.1f} | {x['p99_ms']:.1f} | "
                          f"{x['server_cores']} | {x['wrk_cores']} | {x['other_load_cores']} |")
     v = r["verdict"]
+    ratios = ", ".join(f"{rnd['logins']['rps'] / rnd['ceiling']['rps']:.4f}" for rnd in r["rounds"])
+    lines += ["", f"logins / ceiling by round: {ratios}"]
     lines += ["", f"logins/s = {v['logins_per_s']:.1f} (target >= {TARGET_LOGINS_PER_S:.0f}: "
                   f"{'met' if v['logins_ok'] else 'MISSED'}); list p99 during logins = "
                   f"{v['list_p99_with_logins_ms']:.1f} ms (target < {TARGET_P99_MS:.0f} ms: "

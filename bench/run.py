@@ -204,8 +204,15 @@ class Bench:
         spies = [subprocess.Popen([*record, "--format", "raw", "-o", str(raw)],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
         time.sleep(0.5)
-        load = self.create_cmd if phase == "create" else self.list_cmd
-        result = run_wrk([load(self.args.connections, seconds)])[0]
+        if phase == "mixed":
+            writers = self.args.mixed_post
+            results = run_wrk([self.list_cmd(self.args.connections - writers, seconds),
+                               self.create_cmd(writers, seconds)])
+            result = {"rps": sum(r["rps"] for r in results),
+                      "requests": sum(r["requests"] for r in results)}
+        else:
+            load = self.create_cmd if phase == "create" else self.list_cmd
+            result = run_wrk([load(self.args.connections, seconds)])[0]
         out, _ = spies[0].communicate()
         if not raw.exists():
             print(f"  profile: py-spy wrote nothing:\n{out}", flush=True)
@@ -342,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="processes of both servers (`catalyst serve --workers`, ceiling.py --workers)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate the ceiling and list phases this many times; report medians")
-    parser.add_argument("--profile", nargs="?", const="list", choices=("list", "create"),
-                        help="then profile the server under the list (default) or create load "
-                             "with py-spy")
+    parser.add_argument("--profile", nargs="?", const="list", choices=("list", "create", "mixed"),
+                        help="then profile the server under the list (default), create or mixed "
+                             "load with py-spy")
     parser.add_argument("--variant", metavar="FLAGS",
                         help="serve through bench/serve_variant.py with these what-if flags, e.g. "
                              "\"--switch-interval 0.0005 --pool-size 32\"")
