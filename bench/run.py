@@ -57,6 +57,7 @@ from tools import (  # noqa: E402  (the shared helpers, kept reachable as run.<n
     cpu_seconds,
     free_port,
     http,
+    report_failures,
     run_wrk,
     server_env,
     start,
@@ -447,22 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
 
-    slow = [(name, r) for name, phase in p.items()
-            for r in (phase.values() if "rps" not in phase else [phase]) if r.get("timeouts")]
-    if slow:
-        print("\nWARNING: requests slower than wrk's 2 s timeout (not in the latency figures) in: "
-              + ", ".join(f"{n} ({r['timeouts']})" for n, r in slow), file=sys.stderr)
-    bad = [(name, r) for name, phase in p.items()
-           for r in (phase.values() if "rps" not in phase else [phase])
-           if r["non2xx"] or r["socket_errors"]]
-    if bad:
-        print("\nFAILED: responses that were not 2xx, or socket errors, in: "
-              + ", ".join(f"{n} ({r['non2xx']} non-2xx, {r['socket_errors']} socket errors)"
-                          for n, r in bad) + f" -- see {run_dir}/server.log and wrk.log",
-              file=sys.stderr)
-        return 1
-    return 0
-
+    return report_failures([(name, r) for name, phase in p.items()
+                            for r in (phase.values() if "rps" not in phase else [phase])], run_dir)
 
 if __name__ == "__main__":
     raise SystemExit(main())

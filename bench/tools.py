@@ -216,3 +216,18 @@ def run_wrk(cmds: list[list[str]]) -> list[dict[str, Any]]:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {' '.join(cmd)}\n{out}")
         results.append(parse_wrk(out) | {"raw": out})
     return results
+
+
+def report_failures(results: list[tuple[str, dict[str, Any]]], run_dir: Path) -> int:
+    """Warn of requests past wrk's timeout; 1 (after saying which phases) if any response was not
+    2xx or any socket error happened, which is a bug to report rather than noise; else 0."""
+    if slow := [(n, r) for n, r in results if r.get("timeouts")]:
+        print("\nWARNING: requests slower than wrk's 2 s timeout (not in the latency figures) in: "
+              + ", ".join(f"{n} ({r['timeouts']})" for n, r in slow), file=sys.stderr)
+    if bad := [(n, r) for n, r in results if r["non2xx"] or r["socket_errors"]]:
+        print("\nFAILED: responses that were not 2xx, or socket errors, in: "
+              + ", ".join(f"{n} ({r['non2xx']} non-2xx, {r['socket_errors']} socket errors)"
+                          for n, r in bad) + f" -- see {run_dir}/server.log and wrk.log",
+              file=sys.stderr)
+        return 1
+    return 0

@@ -48,7 +48,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import seed as seeding  # noqa: E402  (bench/ is not a package)
 from run import RESULTS, TARGET_P99_MS, Bench, machine, prepare_db, results_dir, row  # noqa: E402
-from tools import stop, wrk_command  # noqa: E402
+from tools import report_failures, stop, wrk_command  # noqa: E402
 
 WRITES = ("create", "update", "complete", "comment")
 LABELS = {"create": "POST /tasks", "update": "PATCH /tasks/{id}",
@@ -301,21 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
 
     results = phase_results(p)
-    if slow := [(n, r) for n, r in results if r.get("timeouts")]:
-        print("\nWARNING: requests slower than wrk's 2 s timeout (not in the latency figures) in: "
-              + ", ".join(f"{n} ({r['timeouts']})" for n, r in slow), file=sys.stderr)
     if exhausted:
         print(f"\nFAILED: the complete load ran out of open tasks in {', '.join(exhausted)}: its "
               "numbers are not valid (shorter --duration, or seed more tasks)", file=sys.stderr)
         return 1
-    if bad := [(n, r) for n, r in results if r["non2xx"] or r["socket_errors"]]:
-        print("\nFAILED: responses that were not 2xx, or socket errors, in: "
-              + ", ".join(f"{n} ({r['non2xx']} non-2xx, {r['socket_errors']} socket errors)"
-                          for n, r in bad) + f" -- see {run_dir}/server.log and wrk.log",
-              file=sys.stderr)
-        return 1
-    return 0
-
+    return report_failures(results, run_dir)
 
 if __name__ == "__main__":
     raise SystemExit(main())
