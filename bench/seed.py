@@ -9,6 +9,7 @@ two runs on two machines measure the same data. A `seed.json` next to the databa
 made (user credentials, client ids, counts, timings); `bench/run.py --reuse` reads it back.
 
     .venv/bin/python bench/seed.py [--data-dir bench/results/data] [--tasks 100000] [--clients 10]
+                                   [--database-url postgresql+asyncpg://...]  (bench/postgres.py)
 """
 
 from __future__ import annotations
@@ -127,13 +128,16 @@ def _fresh_dir(path: Path) -> None:
 
 
 async def seed(data_dir: Path, *, n_tasks: int = 100_000, n_clients: int = 10, batch: int = 5_000,
-               rng_seed: int = 42, quiet: bool = False) -> dict[str, Any]:
-    """Create a fresh database in `data_dir` (deleting what was there) and return the seed record."""
+               rng_seed: int = 42, quiet: bool = False, database_url: str | None = None
+               ) -> dict[str, Any]:
+    """Create a fresh database in `data_dir` (deleting what was there) and return the seed record.
+    With `database_url` (an existing, empty database, e.g. PostgreSQL: bench/postgres.py) the data
+    goes there instead, and `data_dir` holds only seed.json."""
     say = (lambda *_: None) if quiet else (lambda *a: print(*a, flush=True))
     if n_clients > len(CLIENT_NAMES):
         raise SystemExit(f"at most {len(CLIENT_NAMES)} clients")
     await asyncio.to_thread(_fresh_dir, data_dir)
-    url = f"sqlite+aiosqlite:///{data_dir / DB_FILE}"
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / DB_FILE}"
     rng = random.Random(rng_seed)
     ids = _FixedIds(rng)
     clock = SystemClock()
@@ -215,13 +219,13 @@ async def seed(data_dir: Path, *, n_tasks: int = 100_000, n_clients: int = 10, b
             "tasks": round(t_tasks - t_clients, 2),
             "total": round(time.perf_counter() - started, 2),
         },
-        "db_bytes": (data_dir / DB_FILE).stat().st_size,
+        "db_bytes": (data_dir / DB_FILE).stat().st_size if database_url is None else None,
     }
     (data_dir / SEED_FILE).write_text(json.dumps(record, indent=2) + "\n")
     say(f"seeded {n_tasks:,} tasks over {n_clients} clients in {record['seconds']['total']} s "
         f"(tasks alone {record['seconds']['tasks']} s, "
-        f"{n_tasks / max(record['seconds']['tasks'], 1e-9):,.0f} tasks/s); "
-        f"database {record['db_bytes'] / 1e6:.1f} MB")
+        f"{n_tasks / max(record['seconds']['tasks'], 1e-9):,.0f} tasks/s)"
+        + (f"; database {record['db_bytes'] / 1e6:.1f} MB" if record["db_bytes"] else ""))
     return record
 
 
@@ -271,9 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--database-url", help="seed this existing, empty database instead of a new "
+                        "SQLite file (seed.json still goes to --data-dir)")
     args = parser.parse_args(argv)
     asyncio.run(seed(args.data_dir, n_tasks=args.tasks, n_clients=args.clients, batch=args.batch,
-                     rng_seed=args.seed))
+                     rng_seed=args.seed, database_url=args.database_url))
     return 0
 
 

@@ -5,7 +5,10 @@ provider with `container.<provider>.override(...)`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
+from sqlalchemy.engine import make_url
 
 from catalyst_adapters.blobs import LocalDirectoryBlobStore, MemoryBlobStore
 from catalyst_adapters.clock import SystemClock
@@ -35,6 +38,22 @@ from catalyst_core.limits import Quota, RequestLimits
 from catalyst_core.metrics.service import MetricsService
 from catalyst_core.reports.service import ReportsService
 from catalyst_core.tasks.service import TasksService
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """create_engine's pool and prepared-statement options from the settings: PostgreSQL's only
+    (SQLite's pool holds the writers' aiosqlite connections and keeps SQLAlchemy's defaults)."""
+    url = make_url(settings.database_url) if settings.storage_kind == "sql" else None
+    if url is None or url.get_backend_name() != "postgresql":
+        return {}
+    options: dict[str, Any] = {"pool_size": settings.database_pool_size,
+                               "max_overflow": settings.database_max_overflow}
+    if url.get_driver_name() == "asyncpg":
+        size = settings.database_statement_cache_size
+        # SQLAlchemy's asyncpg adapter keeps its own prepared statements (the first); asyncpg's
+        # cache serves statements sent on the driver's connection directly (the second).
+        options["connect_args"] = {"prepared_statement_cache_size": size, "statement_cache_size": size}
+    return options
 
 
 def read_processes_of(count: int) -> ReadProcesses | None:
@@ -71,7 +90,8 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemoryStorage),
         sql=providers.Singleton(SqlStorage, engine, read_processes,
                                 lock_timeout=config.database_lock_timeout_seconds,
-                                fast_lane=config.fast_lane),
+                                fast_lane=config.fast_lane,
+                                statement_cache_size=config.database_statement_cache_size),
     )
 
     # Told of each webhook delivery attempt (the app's metrics set it: webhook_attempt.override).
@@ -152,6 +172,7 @@ def build_container(settings: Settings, *, rate_table: SharedRateTable | None = 
         "max_upload_bytes": settings.max_upload_bytes,
         "database_lock_timeout_seconds": settings.database_lock_timeout_seconds,
         "database_connect_timeout_seconds": settings.database_connect_timeout_seconds,
+        "database_statement_cache_size": settings.database_statement_cache_size,
         "notifier_kind": "webhook" if settings.webhook_url else "log",
         "webhook_url": settings.webhook_url,
         "webhook_secret": settings.webhook_secret,
@@ -170,6 +191,8 @@ def build_container(settings: Settings, *, rate_table: SharedRateTable | None = 
     })
     if rate_table is not None:
         container.shared_rate_table.override(providers.Object(rate_table))
+    if options := engine_options(settings):
+        container.engine.add_kwargs(**options)  # this container's copy of the provider only
     return container
 
 

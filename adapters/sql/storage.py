@@ -33,6 +33,7 @@ from catalyst_adapters.sql.lead_repos import SqlLeadRepo
 from catalyst_adapters.sql.loop_writes import LoopWriter
 from catalyst_adapters.sql.outbox_repo import SqlOutboxRepo
 from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
+from catalyst_adapters.sql.pg_fast import DEFAULT_STATEMENT_CACHE_SIZE, PgReads, fast_reads_apply
 from catalyst_adapters.sql.tables import (
     alert_instances,
     alerts,
@@ -95,7 +96,8 @@ class SqlStorage:
     statements (docs/adr/0006)."""
 
     def __init__(self, engine: AsyncEngine, read_processes: ReadProcesses | None = None, *,
-                 lock_timeout: float = LOCK_TIMEOUT_SECONDS, fast_lane: bool = True) -> None:
+                 lock_timeout: float = LOCK_TIMEOUT_SECONDS, fast_lane: bool = True,
+                 statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE) -> None:
         self.engine = engine
         self._lock_timeout = lock_timeout
         self._sqlite = engine.dialect.name == "sqlite"
@@ -106,6 +108,11 @@ class SqlStorage:
         self._loop_writer = None if self._reader is None else LoopWriter(
             engine.url, mmap_bytes=READER_MMAP_BYTES)
         self._loop_tx: SqlTransaction | None = None
+        # PostgreSQL through asyncpg: reads on kept autocommit connections, hot statements
+        # prepared on asyncpg itself (pg_fast.py).
+        self._pg_reads = PgReads(engine, SqlTransaction, _unavailable, timeout=lock_timeout,
+                                 statement_cache_size=statement_cache_size) \
+            if fast_lane and fast_reads_apply(engine) else None
         # SQLite has one writer at a time. Queueing this process's writers here is fair and costs
         # nothing; between processes, writers queue on a lock file beside the database.
         self._write_turn = asyncio.Lock()
@@ -123,6 +130,8 @@ class SqlStorage:
                     ) -> AbstractAsyncContextManager[SqlTransaction]:
         if not write and self._reader is not None:
             return _InlineRead(self)
+        if not write and self._pg_reads is not None:
+            return self._pg_reads.transaction()
         if brief and self._loop_writer is not None:
             return _BriefWrite(self)
         return self._transaction(write=write)
@@ -242,6 +251,8 @@ class SqlStorage:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._pg_reads is not None:
+            await self._pg_reads.close()
         if self._loop_writer is not None:
             await self._loop_writer.close()
         if self._process_lock is not None:
