@@ -39,7 +39,7 @@ from catalyst_adapters.sql.tables import (
 )
 from catalyst_adapters.sql.text_search import contains
 from catalyst_core.errors import Conflict, NotFound
-from catalyst_core.ids import CommentId, TaskId
+from catalyst_core.ids import CommentId, TaskId, UserId
 from catalyst_core.paging import Order, Page, PageRequest, SortSpec
 from catalyst_core.tasks.model import (
     PRIORITY_RANK,
@@ -260,6 +260,10 @@ class SqlTaskRepo:
         self._c = conn
         self._by_rowid = conn.dialect.name == "sqlite"
         self._dialect = conn.dialect.name
+        # (id, version, assignees) of the task last loaded: a save of that same version with the
+        # same assignees leaves their rows alone (the UPDATE's version check makes it safe even
+        # when this repository outlives its transaction, as the brief writer's does).
+        self._loaded: tuple[TaskId, int, tuple[UserId, ...]] | None = None
 
     async def add(self, task: Task) -> None:
         await self.add_many([task])
@@ -267,6 +271,7 @@ class SqlTaskRepo:
     async def add_many(self, new_tasks: Sequence[Task]) -> None:
         if not new_tasks:
             return
+        self._loaded = None  # an id deleted and added again starts its versions over
         # One prepared statement each (bulk.py): an alert run opens hundreds of tasks at once.
         try:
             await execute_many(self._c, _INSERT_TASK, _INSERT_TASK_COLUMNS, [
@@ -280,7 +285,11 @@ class SqlTaskRepo:
     async def get(self, task_id: TaskId, *, for_update: bool = False) -> Task | None:
         query = _TASK_BY_ID_FOR_UPDATE if for_update else _TASK_BY_ID
         row = (await self._c.execute(query, {"id": task_id})).first()
-        return _task(row) if row else None
+        if row is None:
+            return None
+        task = _task(row)
+        self._loaded = (task.id, task.version, tuple(task.assignees))
+        return task
 
     async def save(self, task: Task) -> None:
         try:
@@ -291,15 +300,17 @@ class SqlTaskRepo:
                 if await self.get(task.id) is None:
                     raise NotFound("task not found")
                 raise Conflict("the task was changed by someone else; reload and try again")
-            await execute_one(self._c, _DELETE_ASSIGNEES, ("task_id",), (task.id,))
-            await execute_many(self._c, _INSERT_ASSIGNEE, ("task_id", "user_id"),
-                               [(task.id, a) for a in task.assignees])
+            if self._loaded != (task.id, task.version, tuple(task.assignees)):
+                await execute_one(self._c, _DELETE_ASSIGNEES, ("task_id",), (task.id,))
+                await execute_many(self._c, _INSERT_ASSIGNEE, ("task_id", "user_id"),
+                                   [(task.id, a) for a in task.assignees])
         except IntegrityError as e:  # an assignee or completed_by that is not a user
             raise integrity_error(e, "an assignee is listed twice") from None
         task.version += 1
 
     async def delete(self, task_id: TaskId) -> None:
         # Comments and assignee links go with the task (ON DELETE CASCADE).
+        self._loaded = None
         result = await self._c.execute(delete(tasks).where(tasks.c.id == task_id))
         if result.rowcount == 0:
             raise NotFound("task not found")

@@ -144,3 +144,40 @@ async def test_a_writer_outside_catalyst_delays_a_brief_write_without_holding_th
     assert await read(sqlite, lambda tx: tx.tasks.get(task.id)) == task
     async with sqlite.transaction(brief=True) as tx:  # and the loop path is back
         await tx.tasks.add(make_task(client, user, name="Next"))
+
+
+async def test_saves_keep_assignee_rows_in_step_with_the_task(sqlite: SqlStorage) -> None:
+    """A save that keeps the assignees leaves their rows alone; one that changes them rewrites
+    them, also when the same id was deleted and added again meanwhile (the brief writer's
+    repositories outlive their transactions)."""
+    from catalyst_core.paging import PageRequest, SortSpec
+    from catalyst_core.tasks.model import TaskQuery
+
+    user, other, client = make_user(), make_user(), make_client()
+    task = make_task(client, user, assignees=[user.id])
+    await put(sqlite, user, other, client, task)
+
+    async def assigned(who: Any) -> list[Any]:
+        page = await read(sqlite, lambda tx: tx.tasks.list(
+            TaskQuery(client_id=client.id, assignee_id=who.id), PageRequest(1, 10), SortSpec()))
+        return [t.id for t in page.items]
+
+    async with sqlite.transaction(brief=True) as tx:
+        loaded = await tx.tasks.get(task.id, for_update=True)
+        loaded.name = "Renamed"
+        await tx.tasks.save(loaded)
+    assert await assigned(user) == [task.id]
+    async with sqlite.transaction(brief=True) as tx:
+        loaded = await tx.tasks.get(task.id, for_update=True)
+        loaded.assignees = [other.id]
+        await tx.tasks.save(loaded)
+    assert await assigned(user) == [] and await assigned(other) == [task.id]
+
+    async with sqlite.transaction(brief=True) as tx:
+        stale = await tx.tasks.get(task.id)  # version 3, assigned to `other`
+        await tx.tasks.delete(task.id)
+        await tx.tasks.add(make_task(client, user, id=task.id, assignees=[user.id]))
+    stale.version = 1  # the new task's version
+    async with sqlite.transaction(brief=True) as tx:
+        await tx.tasks.save(stale)
+    assert await assigned(other) == [task.id] and await assigned(user) == []
