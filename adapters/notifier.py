@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import date, datetime
@@ -29,10 +30,15 @@ def _render(value: Any) -> Any:
     return str(value)
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in attrs.fields(cls))
+
+
 def event_fields(event: Event) -> dict[str, Any]:
     """The event's fields as plain values (UUIDs and datetimes as strings)."""
-    if attrs.has(type(event)):
-        return {f.name: _render(getattr(event, f.name)) for f in attrs.fields(type(event))}
+    if attrs.has(type(event)):  # every write logs its events: the names are looked up once
+        return {name: _render(getattr(event, name)) for name in _field_names(type(event))}
     return {name: _render(value) for name, value in vars(event).items()}
 
 

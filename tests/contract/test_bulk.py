@@ -4,10 +4,12 @@ PostgreSQL: its parameters skip SQLAlchemy's per-row work (and write SQLite date
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -25,6 +27,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateTable
 
 from catalyst_adapters.sql.bulk import _bind_processor, _compile, execute_many
+from catalyst_adapters.sql.types import UtcDateTime
 
 _table = Table("bulk_probe", MetaData(), Column("n", Integer, primary_key=True), Column("id", Uuid),
                Column("day", Date), Column("label", String), Column("amount", BigInteger),
@@ -46,6 +49,27 @@ def test_sqlite_dates_are_written_as_sqlalchemy_writes_them(day: date) -> None:
     theirs = Date().dialect_impl(dialect).bind_processor(dialect)
     assert ours is not None and theirs is not None
     assert ours(day) == theirs(day)
+
+
+_ZONES = st.timezones() | st.sampled_from(
+    [UTC, timezone(timedelta(hours=-23, minutes=-59)), timezone(timedelta(hours=14))])
+
+
+@given(moment=st.datetimes(timezones=_ZONES))
+def test_sqlite_utc_datetimes_are_written_as_sqlalchemy_writes_them(moment: datetime) -> None:
+    dialect = sqlite.dialect()
+    ours = _bind_processor(UtcDateTime(), dialect)
+    theirs = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    try:
+        expected: Any = theirs(moment)
+    except (OverflowError, ValueError) as e:  # outside what UTC can hold
+        expected = type(e)
+    try:
+        got: Any = ours(moment)
+    except (OverflowError, ValueError) as e:
+        got = type(e)
+    assert got == expected
 
 
 async def _stored(conn: Any) -> list[tuple[Any, ...]]:
