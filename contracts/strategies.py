@@ -164,6 +164,27 @@ def descriptions() -> st.SearchStrategy[str | None]:
     return st.none() | unicode_texts(0, 60)
 
 
+MOMENTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
+                       timezones=st.just(UTC))
+
+
+@st.composite
+def any_task(draw: st.DrawFn, client: Client, users: list[User]) -> Task:
+    """A task of `client` holding anything a task may hold (texts in any script, microseconds,
+    NULLs, every enum value), created by the first of `users` and assigned among them."""
+    ids = [u.id for u in users]
+    return make_task(
+        client, users[0], name=draw(names(255)), description=draw(descriptions()),
+        task_type=draw(task_types()), priority=draw(priorities()),
+        status=draw(st.sampled_from(list(TaskStatus))),
+        assignees=draw(st.lists(st.sampled_from(ids), unique=True)),
+        due_date=draw(st.none() | MOMENTS), created_at=draw(MOMENTS), updated_at=draw(MOMENTS),
+        completed_at=draw(st.none() | MOMENTS), completed_by=draw(st.none() | st.sampled_from(ids)),
+        related_object_id=draw(st.none() | names(255)), related_object_type=draw(st.none() | names(64)),
+        version=draw(st.integers(1, 2**31 - 1)))  # PostgreSQL's INTEGER
+
+
+
 def comment_texts() -> st.SearchStrategy[str]:
     return unicode_texts(1, 80).map(str.strip).filter(bool)
 

@@ -19,7 +19,7 @@ from catalyst_adapters.sql import SqlStorage, create_engine, pg_fast, storage, t
 from catalyst_adapters.sql.pg_fast import PgReadConnection, PgReads
 from catalyst_adapters.sql.storage import SqlTransaction
 from catalyst_contracts.storage import StorageContract
-from catalyst_contracts.strategies import make_client, make_membership, make_task, make_user
+from catalyst_contracts.strategies import any_task, make_client, make_membership, make_task, make_user
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Unavailable
 from catalyst_core.paging import Order, PageRequest, SortSpec
@@ -297,8 +297,6 @@ async def test_with_statement_caching_off_hot_statements_go_through_sqlalchemy(
         await off.close()
 
 
-_moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
-                        timezones=st.just(UTC))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -307,21 +305,9 @@ def test_any_task_reads_the_same_on_both_paths(postgres_url: tuple[str, dict[str
                                                data: st.DataObject) -> None:
     """Property: whatever a task holds, the fast path returns the task that was stored, as
     SQLAlchemy's path does (texts in any script, microseconds, NULLs, every enum value)."""
-    from catalyst_contracts.strategies import descriptions, names, priorities, task_types
-
     users_ = [make_user() for _ in range(3)]
     client = make_client()
-    task = make_task(
-        client, users_[0], name=data.draw(names(255)), description=data.draw(descriptions()),
-        task_type=data.draw(task_types()), priority=data.draw(priorities()),
-        status=data.draw(st.sampled_from(list(TaskStatus))),
-        assignees=data.draw(st.lists(st.sampled_from([u.id for u in users_]), unique=True)),
-        due_date=data.draw(st.none() | _moments), created_at=data.draw(_moments),
-        updated_at=data.draw(_moments), completed_at=data.draw(st.none() | _moments),
-        completed_by=data.draw(st.none() | st.sampled_from([u.id for u in users_])),
-        related_object_id=data.draw(st.none() | names(255)),
-        related_object_type=data.draw(st.none() | names(64)),
-        version=data.draw(st.integers(1, 2**31 - 1)))  # PostgreSQL INTEGER
+    task = data.draw(any_task(client, users_))
 
     async def check() -> None:
         made = await fast_storage(postgres_url)

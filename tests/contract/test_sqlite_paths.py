@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from catalyst_adapters.sql import SqlStorage, create_engine, sqlite_driver
 from catalyst_adapters.sql.storage import InlineConnection
 from catalyst_adapters.sql.tables import users
-from catalyst_contracts.strategies import make_client, make_task, make_user
+from catalyst_contracts.strategies import any_task, make_client, make_task, make_user
 from catalyst_core.errors import Unavailable
 from catalyst_core.paging import PageRequest, SortSpec
 from catalyst_core.tasks.model import TaskQuery
@@ -333,8 +333,6 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
     assert fast[7] == full and fast[8] == comment and fast[9].comment == comment.comment
 
 
-_moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
-                        timezones=st.just(UTC))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -343,21 +341,9 @@ def test_any_task_reads_the_same_on_both_lanes(sqlite_template: Path, tmp_path: 
                                                data: st.DataObject) -> None:
     """Property: whatever a task holds, the fast lane returns the task that was stored, as
     SQLAlchemy's lane does (texts in any script, microseconds, NULLs, every enum value)."""
-    from catalyst_contracts.strategies import descriptions, names, priorities, task_types
-    from catalyst_core.tasks.model import TaskStatus
-
     users_ = [make_user() for _ in range(3)]
     client = make_client()
-    task = make_task(
-        client, users_[0], name=data.draw(names(255)), description=data.draw(descriptions()),
-        task_type=data.draw(task_types()), priority=data.draw(priorities()),
-        status=data.draw(st.sampled_from(list(TaskStatus))),
-        assignees=data.draw(st.lists(st.sampled_from([u.id for u in users_]), unique=True)),
-        due_date=data.draw(st.none() | _moments), created_at=data.draw(_moments),
-        updated_at=data.draw(_moments), completed_at=data.draw(st.none() | _moments),
-        completed_by=data.draw(st.none() | st.sampled_from([u.id for u in users_])),
-        related_object_id=data.draw(st.none() | names(255)),
-        related_object_type=data.draw(st.none() | names(64)), version=data.draw(st.integers(1, 2**31)))
+    task = data.draw(any_task(client, users_))
 
     async def check() -> None:
         storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)))
