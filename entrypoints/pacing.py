@@ -32,7 +32,8 @@ class ReadPacer:
         self._turn_scheduled = False
 
     def wrote(self, now: float) -> None:
-        """A write request arrived (`now`: the loop's clock)."""
+        """A write request arrived at `now` (any monotonic clock in seconds, the one `pacing` is
+        given too: the middleware passes the request's perf_counter start)."""
         self._last_write = now
 
     def pacing(self, now: float) -> bool:

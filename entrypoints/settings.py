@@ -107,8 +107,8 @@ class Settings:
     # Per server process; with --workers N the database sees up to N x (size + overflow).
     database_pool_size: int = setting(
         "CATALYST_DATABASE_POOL_SIZE",
-        "PostgreSQL: connections each server process keeps open (reads keep up to this many "
-        "checked out between requests, so a read costs no checkout); the processes of `--workers "
+        "PostgreSQL: connections each server process keeps open (reads keep up to this many, less "
+        "one, checked out between requests, so a read costs no checkout); the processes of `--workers "
         "N` need N x (size + overflow) within the server's `max_connections`",
         default=10, validator=validators.ge(1), example="20")
     database_max_overflow: int = setting(

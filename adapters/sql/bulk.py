@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date
@@ -67,15 +67,13 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
     if dialect.name == "sqlite" and type(type_) is Date:
         return date.isoformat
     if dialect.name == "sqlite" and type(type_) is UtcDateTime:
-        return _sqlite_utc_text
+        naive_utc = type_.process_bind_param  # the type's own check and conversion
+
+        def utc_text(value: datetime) -> str:  # SQLite's DATETIME text: `YYYY-MM-DD HH:MM:SS.ffffff`
+            return naive_utc(value, dialect).isoformat(" ", "microseconds")  # type: ignore[no-any-return]
+
+        return utc_text
     return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
-
-
-def _sqlite_utc_text(value: datetime) -> str:
-    """What UtcDateTime and SQLite's DATETIME write: naive UTC, `YYYY-MM-DD HH:MM:SS.ffffff`."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def execute_one(conn: AsyncConnection, statement: Any, columns: tuple[str, ...], row: Row) -> int:

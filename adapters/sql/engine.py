@@ -109,7 +109,7 @@ def _configure_asyncpg(engine: AsyncEngine) -> None:
             encoder=_uuid_to_bytes, decoder=lambda data: uuid.UUID(bytes=data)))
 
 
-def enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
     """Switch a database to WAL. On a new file several processes may race to do it, and SQLite
     answers "database is locked" at once, without its busy handler, to the one that would have to
     wait while holding a read lock (deadlock avoidance): so wait and retry, up to the busy timeout.
@@ -132,7 +132,7 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        enable_wal(cursor, busy_timeout_ms)
+        _enable_wal(cursor, busy_timeout_ms)
         # In WAL mode NORMAL syncs the WAL at checkpoints, not at every commit: a committed write
         # survives the process being killed (it is in the WAL file, in the OS's cache), and only an
         # OS crash or power loss can lose the last commits, never corrupt the database

@@ -306,8 +306,7 @@ class InlineConnection:
         ending that transaction touches nothing in the database."""
         if self._c.closed or self._c.invalidated:
             return False
-        if self._c.in_transaction():
-            self._c.rollback()
+        self.end_transaction()
         return True
 
     def end_transaction(self) -> None:

@@ -36,11 +36,10 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from catalyst_adapters.sql.engine import enable_wal, json_dumps, json_loads, sqlite_file
+from catalyst_adapters.sql.engine import json_dumps, json_loads, sqlite_file
 from catalyst_adapters.sql.inline import InlineConnection
 
 CHECKPOINT_EVERY_COMMITS = 100  # a create writes ~10 pages: about SQLite's own 1,000-page default
-WAL_BUSY_RETRY_MS = 5_000  # how long WAL mode is waited for on a new file (one time, at connect)
 
 
 class LoopWriter:
@@ -59,9 +58,12 @@ class LoopWriter:
         self._checkpointer: sqlite3.Connection | None = None  # used by one worker thread at a time
 
     def begin(self) -> InlineConnection | None:
-        """BEGIN IMMEDIATE on the loop; None when a writer outside Catalyst holds SQLite's write lock
-        (the caller then takes the aiosqlite path, which may wait)."""
+        """BEGIN IMMEDIATE on the loop; None when a writer outside Catalyst holds SQLite's write lock,
+        or the file is not yet in WAL mode (the caller then takes the aiosqlite path, which may wait,
+        and whose connections switch the file to WAL)."""
         inline = self._open()
+        if inline is None:
+            return None
         try:
             inline.raw.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -88,12 +90,19 @@ class LoopWriter:
             # SQLAlchemy's own record of the transaction its statements began; the database's is over.
             inline.end_transaction()
 
-    def _open(self) -> InlineConnection:
+    def _open(self) -> InlineConnection | None:
         inline = self._inline
         if inline is None or not inline.reusable():
             self._discard()
             self._connection = self._engine.connect()
-            inline = self._inline = InlineConnection(self._connection)
+            inline = InlineConnection(self._connection)
+            # Switching a file to WAL may have to wait for other connections: that is left to the
+            # aiosqlite writers (engine._enable_wal, on their thread); this one only checks.
+            if inline.raw.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self._discard()
+                self._engine.dispose()  # its one pooled connection would keep the mode it saw
+                return None
+            self._inline = inline
         return inline
 
     def _discard(self) -> None:
@@ -150,7 +159,6 @@ def _writer_engine(url: URL, mmap_bytes: int) -> Engine:
         dbapi_connection.isolation_level = None  # transactions are begun and ended by LoopWriter
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        enable_wal(cursor, WAL_BUSY_RETRY_MS)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=0")  # never wait on the loop (see the module's text)
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run on a worker thread

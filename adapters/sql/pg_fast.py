@@ -8,8 +8,8 @@ transaction for pgbouncer's sake), then BEGIN and COMMIT around the statements. 
 microseconds of CPU (asyncpg's protocol, a send and a receive, a turn of the loop) and the database
 a little more (docs/benchmarks.md, "PostgreSQL").
 
-Here read transactions run on connections taken out of the engine's pool once and kept (as many
-as the pool's size, always leaving writers one: `kept_readers`; a read that finds none free waits
+Here read transactions run on connections taken out of the engine's pool once and kept (one fewer
+than the pool's size, so writers always find one: `kept_readers`; a read that finds none free waits
 for the next, first come first served), in autocommit: each statement reads its own snapshot, as
 each statement of a READ COMMITTED transaction does anyway and as SQLite's inline readers do (ADR
 0001). They are not read-only: the Storage contract lets a read transaction `get(for_update=True)`,
@@ -42,12 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalyst_adapters.sql.engine import LOCK_TIMEOUT_SECONDS
 from catalyst_adapters.sql.inline import _HOT, _parameter_list, _Rows
+from catalyst_adapters.sql.queries import retryable_sqlstate
 
 DEFAULT_STATEMENT_CACHE_SIZE = 100  # asyncpg's and SQLAlchemy's own default, per connection
-# SQLSTATE classes worth retrying later: 08 connection exception, 53 insufficient resources, 57
-# operator intervention; and lock_not_available. (The same list as storage.py's.)
-_TRANSIENT_CLASSES = ("08", "53", "57")
-_LOCK_NOT_AVAILABLE = "55P03"
 
 Unavailable = Callable[[str, BaseException | None], Exception]
 Reader = tuple["PgReadConnection", Any]  # a kept connection and its transaction object
@@ -305,11 +302,11 @@ class PgReads:
             return self._unavailable(f"the database is unavailable: {type(error.orig).__name__}",
                                      error.orig)
         if isinstance(error, DBAPIError):
-            if error.connection_invalidated or _transient(getattr(error.orig, "sqlstate", None)):
+            if error.connection_invalidated or retryable_sqlstate(getattr(error.orig, "sqlstate", None)):
                 return self._unavailable("the database is unavailable or was lost", error)
             return error
         if isinstance(error, OSError | asyncpg.InterfaceError | asyncpg.PostgresConnectionError) \
-                or (isinstance(error, asyncpg.PostgresError) and _transient(error.sqlstate)):
+                or (isinstance(error, asyncpg.PostgresError) and retryable_sqlstate(error.sqlstate)):
             return self._unavailable("the database is unavailable or was lost", error)
         if isinstance(error, asyncpg.PostgresError | asyncpg.exceptions.InternalClientError):
             return DBAPIError(compiled.sql if compiled else None, None, error, hide_parameters=True)
@@ -317,12 +314,10 @@ class PgReads:
 
 
 def kept_readers(engine: AsyncEngine) -> int:
-    """How many connections reads take out of the engine's pool and keep: its size, but one fewer
-    than it can hold at most, so writers always have one. 0 (a pool of one): none are kept, each
-    read takes one from the pool and gives it back."""
-    pool = engine.pool
-    size, overflow = getattr(pool, "size", lambda: 0)(), getattr(pool, "_max_overflow", 0)
-    return max(0, min(size, size + overflow - 1)) if overflow >= 0 else size
+    """How many connections reads take out of the engine's pool and keep: one fewer than its size,
+    so writers always find a pooled one (and the overflow beyond it). 0 (a pool of one): none are
+    kept, each read takes one from the pool and gives it back."""
+    return max(0, getattr(engine.pool, "size", lambda: 0)() - 1)
 
 
 class _Expired(Exception):  # a wait for a read connection that ran out
@@ -332,10 +327,6 @@ class _Expired(Exception):  # a wait for a read connection that ran out
 def _expire(waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
         waiter.set_exception(_Expired())
-
-
-def _transient(state: Any) -> bool:
-    return isinstance(state, str) and (state[:2] in _TRANSIENT_CLASSES or state == _LOCK_NOT_AVAILABLE)
 
 
 class _PgRead:

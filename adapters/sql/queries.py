@@ -19,6 +19,20 @@ def integrity_error(error: IntegrityError, duplicate: str) -> DomainError:
     return Conflict(duplicate)
 
 
+# PostgreSQL's SQLSTATE classes of errors that retrying later may cure: 08 connection exception,
+# 53 insufficient resources (too many connections), 57 operator intervention (shutting down,
+# starting up, a cancelled statement), and lock_not_available (lock_timeout ran out).
+_RETRYABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def retryable_sqlstate(state: Any) -> bool:
+    """Whether a PostgreSQL error's SQLSTATE says the database may serve the same request later
+    (the request is answered 503 rather than 500)."""
+    return isinstance(state, str) and (state[:2] in _RETRYABLE_SQLSTATE_CLASSES
+                                       or state == _LOCK_NOT_AVAILABLE)
+
+
 def off_loop(conn: Any) -> Any:
     """`conn.execute`, except on SQLite's inline readers (which read on the event loop), where the
     statement runs on a worker: for lists whose cost grows with the data (a sort across clients, a

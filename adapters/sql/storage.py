@@ -34,6 +34,7 @@ from catalyst_adapters.sql.loop_writes import LoopWriter
 from catalyst_adapters.sql.outbox_repo import SqlOutboxRepo
 from catalyst_adapters.sql.performance_repos import SqlPerformanceRepo
 from catalyst_adapters.sql.pg_fast import DEFAULT_STATEMENT_CACHE_SIZE, PgReads, fast_reads_apply
+from catalyst_adapters.sql.queries import retryable_sqlstate
 from catalyst_adapters.sql.tables import (
     alert_instances,
     alerts,
@@ -348,17 +349,8 @@ class _BriefWrite:
             storage._end_write_turn()
 
 
-# PostgreSQL's SQLSTATE classes of errors that retrying later may cure: 08 connection exception,
-# 53 insufficient resources (too many connections), 57 operator intervention (shutting down,
-# starting up, a cancelled statement), and lock_not_available (lock_timeout ran out).
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")
-_LOCK_NOT_AVAILABLE = "55P03"
-
-
 def _transient(error: DBAPIError) -> bool:
-    state = getattr(error.orig, "sqlstate", None)
-    return isinstance(state, str) and (state[:2] in _TRANSIENT_SQLSTATE_CLASSES
-                                       or state == _LOCK_NOT_AVAILABLE)
+    return retryable_sqlstate(getattr(error.orig, "sqlstate", None))
 
 
 log = logging.getLogger("catalyst.storage")

@@ -346,6 +346,7 @@ _COMMENT_VIEW_BY_ID = hot(_COMMENT_VIEW.where(comments.c.id == bindparam("id")))
 _COMMENT_COLUMNS = ("id", "task_id", "user_id", "comment", "created_at", "updated_at")
 _COMMENT_BY_ID = hot(select(*(comments.c[c] for c in _COMMENT_COLUMNS))
                      .where(comments.c.id == bindparam("id")))
+_comment = entity_builder(Comment, _COMMENT_COLUMNS)
 _INSERT_COMMENT = insert(comments)
 _UPDATE_COMMENT = update(comments).where(comments.c.id == bindparam("old_id")).values(
     comment=bindparam("new_comment", type_=comments.c.comment.type),
@@ -373,7 +374,7 @@ class SqlCommentRepo:
 
     async def get(self, comment_id: CommentId) -> Comment | None:
         row = (await self._c.execute(_COMMENT_BY_ID, {"id": comment_id})).first()
-        return Comment(**dict(zip(_COMMENT_COLUMNS, row, strict=True))) if row else None
+        return _comment(row) if row else None
 
     async def save(self, comment: Comment) -> None:
         changed = await execute_one(self._c, _UPDATE_COMMENT, ("old_id", "new_comment", "new_updated_at"),

@@ -181,3 +181,27 @@ async def test_saves_keep_assignee_rows_in_step_with_the_task(sqlite: SqlStorage
     async with sqlite.transaction(brief=True) as tx:
         await tx.tasks.save(stale)
     assert await assigned(other) == [task.id] and await assigned(user) == []
+
+
+async def test_a_file_not_yet_in_wal_mode_is_left_to_the_aiosqlite_writers(
+        tmp_path: Path, sqlite_template: Path, thread_trips: list[str]) -> None:
+    """Switching a file to WAL may have to wait for other connections, which the loop must not:
+    the loop writer only checks, and a brief write takes the aiosqlite path until it is WAL."""
+    url = sqlite_copy(sqlite_template, tmp_path)
+    with sqlite3.connect(make_url(url).database or "") as plain:
+        assert plain.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    storage = SqlStorage(create_engine(url))
+    try:
+        user, client = make_user(), make_client()
+        async with storage.transaction(brief=True) as tx:  # aiosqlite, which switches the file
+            await tx.users.add(user)
+            await tx.clients.add(client)
+        assert thread_trips
+        thread_trips.clear()
+        task = make_task(client, user)
+        async with storage.transaction(brief=True) as tx:  # now on the loop
+            await tx.tasks.add(task)
+        assert thread_trips == []
+        assert await read(storage, lambda tx: tx.tasks.get(task.id)) == task
+    finally:
+        await storage.close()
