@@ -29,8 +29,8 @@ from sqlalchemy.sql import Select
 
 from catalyst_adapters.sql.types import UtcDateTime
 from catalyst_adapters.sqlite_processes import ReadProcesses
+from catalyst_core.cooperative import map_sliced
 
-ROWS_CONVERTED_ON_THE_LOOP = 256  # about a millisecond of conversion; larger results go to a thread
 UUIDS_KEPT = 16_384  # ~2 MB of recently read UUIDs, shared rather than parsed again
 
 _HOT: dict[int, Select[Any]] = {}
@@ -174,11 +174,18 @@ class _Prepared:
         self.parameters = _parameter_list(compiled, dialect)
         self._convert = _row_converter(list(statement.selected_columns), dialect)
 
+    def fetch(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> list[Any]:
+        return conn.execute(self.sql, self.parameters(values)).fetchall()
+
     def run(self, conn: sqlite3.Connection, values: dict[str, Any] | None) -> _Rows:
-        return self.converted(conn.execute(self.sql, self.parameters(values)).fetchall())
+        return self.converted(self.fetch(conn, values))
 
     def converted(self, raw: list[Any]) -> _Rows:
         return _Rows(raw if self._convert is None else list(map(self._convert, raw)))
+
+    async def converted_sliced(self, raw: list[Any]) -> list[Any]:
+        """The rows converted on the event loop a slice at a time: for results of any size."""
+        return raw if self._convert is None else await map_sliced(self._convert, raw)
 
 
 class _Rows:
@@ -274,31 +281,25 @@ class InlineConnection:
         return _Done(cursor.rowcount)
 
     async def execute_offloaded(self, statement: Any, parameters: Any = None, *,
-                                convert: Callable[[Any], Any] | None = None) -> Any:
-        """The statement off the event loop; with `convert`, its result is converted off the loop
-        too when it is large (building thousands of objects from rows would hold the loop)."""
+                                convert: Callable[[Any], T] | None = None) -> Any:
+        """The statement off the event loop (in a read process, else on a worker thread), its
+        rows converted on the loop a slice at a time (catalyst_core.cooperative: converting them
+        on a thread would hold the loop longer). With `convert`, the list of convert(row)."""
         prepared = _prepare(self._compiled, statement, self.dialect)
-        if prepared is not None and self._processes is not None and self._path is not None:
-            try:
-                raw = await self._processes.run(self._path, prepared.sql,
-                                                prepared.parameters(parameters))
-            except (sqlite3.OperationalError, BrokenProcessPool) as e:
-                raise OperationalError(None, None, e) from e
-
-            def finish() -> Any:
-                rows = prepared.converted(raw)
-                return rows if convert is None else convert(rows)
-
-            return finish() if len(raw) <= ROWS_CONVERTED_ON_THE_LOOP else await asyncio.to_thread(finish)
-
-        def run() -> Any:
-            if prepared is None:
-                result = self._c.execute(statement, parameters).freeze()()
+        if prepared is not None:
+            if self._processes is not None and self._path is not None:
+                try:
+                    raw = await self._processes.run(self._path, prepared.sql,
+                                                    prepared.parameters(parameters))
+                except (sqlite3.OperationalError, BrokenProcessPool) as e:
+                    raise OperationalError(None, None, e) from e
             else:
-                result = _raw_errors(prepared.run, self._raw, parameters)
-            return result if convert is None else convert(result)
-
-        return await asyncio.to_thread(run)
+                raw = await asyncio.to_thread(_raw_errors, prepared.fetch, self._raw, parameters)
+            rows = await prepared.converted_sliced(raw)
+        else:
+            rows = (await asyncio.to_thread(
+                lambda: self._c.execute(statement, parameters).freeze()())).all()
+        return _Rows(rows) if convert is None else await map_sliced(convert, rows)
 
     def reusable(self) -> bool:
         """Whether the next read may use this connection: it is open and no SQLAlchemy transaction
@@ -318,7 +319,7 @@ class InlineConnection:
         self._c.close()
 
 
-def _raw_errors(run: Callable[..., _Rows], *args: Any) -> _Rows:
+def _raw_errors(run: Callable[..., T], *args: Any) -> T:
     # The storage turns SQLAlchemy's OperationalError into Unavailable; raise the same here.
     try:
         return run(*args)

@@ -9,7 +9,6 @@ level at once; the whole account's read the daily rollup."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -55,6 +54,7 @@ from catalyst_adapters.sql.tables import (
     performance_days,
     performance_rows,
 )
+from catalyst_core.cooperative import map_sliced
 from catalyst_core.ids import ClientId
 from catalyst_core.metrics.breakdown import Breakdown, CampaignTotals, PlatformTotals
 from catalyst_core.metrics.levels import LevelFilter, LevelTotals
@@ -86,6 +86,25 @@ def _entity_totals(row: Sequence[Any]) -> EntityTotals:
 def _performance_row(client_id: ClientId, row: Sequence[Any]) -> PerformanceRow:
     values = [money_from_micros(v) if i in _MONEY else v for i, v in enumerate(row)]
     return PerformanceRow(client_id=client_id, **dict(zip(_ROW_FIELDS, values, strict=True)))
+
+
+_ZERO_TOTALS = _totals(_ZERO_LINE)
+
+
+def _breakdown_line(row: Sequence[Any]) -> tuple[int, Any]:
+    """(kind, what it holds) of one row of `_breakdown_statement`: 0 the range's totals and the
+    counts of lines per level, 1 a platform, 2 a campaign, 3 an ad."""
+    kind, p, c, s, a, campaign_name, adset_name, ad_name, *sums, n_p, n_c, n_a = row
+    if kind == 0:
+        return 0, (_totals(sums), (n_p, n_c, n_a))
+    if kind == 1:
+        return 1, PlatformTotals(platform=p, totals=_totals(sums))
+    if kind == 2:
+        return 2, CampaignTotals(platform=p, campaign_id=c, campaign_name=campaign_name,
+                                 totals=_totals(sums))
+    return 3, EntityTotals(platform=p, campaign_id=c, adset_id=s, ad_id=a,
+                           campaign_name=campaign_name, adset_name=adset_name, ad_name=ad_name,
+                           totals=_totals(sums))
 
 
 # -- statements, built once per dialect --------------------------------------------------------
@@ -180,14 +199,13 @@ class SqlPerformanceRepo:
 
     async def _aggregate(self, statement: Any, params: dict[str, Any],
                          convert: Callable[[Any], T]) -> list[T]:
-        """A statement whose cost grows with the data, and the objects made from its rows, off the
-        event loop: on SQLite's inline readers both run on a worker thread; on other connections
-        the query is asynchronous already and the rows are converted on a worker thread."""
+        """A statement whose cost grows with the data, off the event loop (SQLite's inline readers
+        send it to a read process or thread; other connections are asynchronous already), and the
+        objects made from its rows, on the loop a slice at a time (catalyst_core.cooperative)."""
         offloaded = getattr(self._c, "execute_offloaded", None)
         if offloaded is not None:
-            return await offloaded(statement, params, convert=lambda rows: list(map(convert, rows)))
-        rows = (await self._c.execute(statement, params)).all()
-        return await asyncio.to_thread(lambda: list(map(convert, rows)))
+            return await offloaded(statement, params, convert=convert)  # type: ignore[no-any-return]
+        return await map_sliced(convert, (await self._c.execute(statement, params)).all())
 
     async def upsert(self, client_id: ClientId, rows: Sequence[PerformanceRow]) -> IngestResult:
         return await performance_ingest.upsert(self._c, client_id, rows)
@@ -237,22 +255,16 @@ class SqlPerformanceRepo:
                         limit: int) -> Breakdown:
         statement, params = self._ranged(_breakdown_statement, client_id, start, end, platform,
                                          campaign_id)
-        lines = await self._aggregate(statement, {**params, "limit": limit}, tuple)
-        totals, counts = _ZERO_LINE, (0, 0, 0)
+        lines = await self._aggregate(statement, {**params, "limit": limit}, _breakdown_line)
+        totals, counts = _ZERO_TOTALS, (0, 0, 0)
         platforms, campaigns, ads = [], [], []
-        for kind, p, c, s, a, campaign_name, adset_name, ad_name, *sums, n_p, n_c, n_a in lines:
+        by_kind = (None, platforms.append, campaigns.append, ads.append)
+        for kind, line in lines:
             if kind == 0:
-                totals, counts = sums, (n_p, n_c, n_a)
-            elif kind == 1:
-                platforms.append(PlatformTotals(platform=p, totals=_totals(sums)))
-            elif kind == 2:
-                campaigns.append(CampaignTotals(platform=p, campaign_id=c, campaign_name=campaign_name,
-                                                totals=_totals(sums)))
+                totals, counts = line
             else:
-                ads.append(EntityTotals(platform=p, campaign_id=c, adset_id=s, ad_id=a,
-                                        campaign_name=campaign_name, adset_name=adset_name,
-                                        ad_name=ad_name, totals=_totals(sums)))
-        return Breakdown(totals=_totals(totals), platforms=platforms, campaigns=campaigns, ads=ads,
+                by_kind[kind](line)
+        return Breakdown(totals=totals, platforms=platforms, campaigns=campaigns, ads=ads,
                          counts=dict(zip(("platforms", "campaigns", "ads"), counts, strict=True)))
 
     async def level_totals(self, client_id: ClientId, start: date, end: date,

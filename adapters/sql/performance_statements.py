@@ -34,14 +34,11 @@ def _month(day: date) -> date:
     return day.replace(day=1)
 
 
-def _as_int(value: Any) -> int:
-    return int(value)  # PostgreSQL sums bigints into numeric (Decimal); SQLite into int
-
-
 def _totals(sums: Sequence[Any]) -> Totals:
-    """Totals from (row_count, metric sums...), NULL sums (no rows) as zero."""
-    row_count, *metrics = (0 if v is None else _as_int(v) for v in sums)
-    return Totals(values=tuple(metrics), rows=row_count)
+    """Totals from (row_count, metric sums...), NULL sums (no rows) as zero. PostgreSQL sums
+    bigints into numeric (Decimal), SQLite into int. Runs for every line of a report: kept lean."""
+    ints = [0 if v is None else int(v) for v in sums]
+    return Totals(values=tuple(ints[1:]), rows=ints[0])
 
 _SUMS = tuple(func.sum(performance_days.c[n]) for n in ("row_count", *BASE_NAMES))
 

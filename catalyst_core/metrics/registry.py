@@ -111,10 +111,12 @@ def money_from_micros(micros: int) -> Decimal:
 
 
 def total(parts: Iterable[Totals]) -> Totals:
-    result = ZERO
-    for part in parts:
-        result = result + part
-    return result
+    """The sum of `parts`, summed column by column (at C speed: a growth report sums ~2,000 days)."""
+    parts = list(parts)
+    if not parts:
+        return ZERO
+    return Totals(tuple(map(sum, zip(*(p.values for p in parts), strict=True))),
+                  sum(p.rows for p in parts))
 
 
 def is_metric(name: str) -> bool:

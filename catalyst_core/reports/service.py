@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from catalyst_core.access import role_in
@@ -35,9 +34,7 @@ class ReportsService:
         async with self.storage.transaction(write=False) as tx:
             await role_in(tx, actor, client_id)
             days = await tx.performance.daily_totals(client_id, preceding_range(start, end)[0], end)
-        # Up to 2,192 days summed into buckets: on a worker thread, so that the event loop keeps
-        # serving other requests meanwhile (the composition itself is pure).
-        return await asyncio.to_thread(growth_report, client_id, start, end, period, days)
+        return await growth_report(client_id, start, end, period, days)
 
     async def performance(self, actor: Actor, client_id: ClientId, start: date | None,
                           end: date | None, *, platform: str | None = None,
@@ -61,4 +58,4 @@ class ReportsService:
             await role_in(tx, actor, client_id)
             breakdown = await tx.performance.breakdown(client_id, start, end, platform=platform,
                                                        campaign_id=campaign_id, limit=limit)
-        return performance_report(client_id, start, end, platform, campaign_id, breakdown)
+        return await performance_report(client_id, start, end, platform, campaign_id, breakdown)

@@ -33,10 +33,9 @@ routes = web.RouteTableDef()
 
 T = TypeVar("T")
 
-# Bodies past this many bytes are decoded and checked on a worker thread, answers of more results
-# than this are encoded on one: a full batch takes tens of milliseconds of CPU either way.
+# Bodies past this many bytes are decoded and checked on a worker thread: a full batch takes tens
+# of milliseconds of CPU. Answers are presented a slice at a time on the loop (large_envelope).
 LARGE_BODY_BYTES = 64 * 1024
-LARGE_ANSWER = 64
 
 
 def _client_of(query_scope: uuid.UUID | None, in_body: uuid.UUID | None,
@@ -142,9 +141,7 @@ async def score_lead_batch(request: web.Request) -> web.Response:
     shape, client_id = await asyncio.to_thread(parse) if len(raw) > LARGE_BODY_BYTES else parse()
     results = await services(request).leads().score_batch(actor(request), client_id,
                                                           shape.new_leads())
-    if len(results) > LARGE_ANSWER:
-        return await large_envelope(lambda: present_batch(results), message="Leads scored")
-    return envelope(present_batch(results), message="Leads scored")
+    return await large_envelope(lambda: present_batch(results), message="Leads scored")
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -153,9 +150,7 @@ async def score_lead_batch(request: web.Request) -> web.Response:
 async def list_lead_results(request: web.Request) -> web.Response:
     filters, page, sort = results_query(request.query)
     results = await services(request).leads().list(actor(request), filters, page, sort)
-    if len(results.items) > LARGE_ANSWER:
-        return await large_envelope(lambda: present_results(results))
-    return envelope(present_results(results))
+    return await large_envelope(lambda: present_results(results))
 
 
 @routes.get("/leadscoring/results/{lead_id}", name="get_lead_result")

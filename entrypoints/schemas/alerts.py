@@ -7,6 +7,7 @@ from typing import Any
 
 from attrs import frozen
 
+from catalyst_api.wire import encoded_list
 from catalyst_core.alerts.config import config_wire
 from catalyst_core.alerts.evaluation import Finding
 from catalyst_core.alerts.model import Alert, AlertInstance, InstanceStatus
@@ -84,7 +85,7 @@ def present_trigger(result: TriggerResult) -> dict[str, Any]:
             "message": "Alert triggered successfully"}
 
 
-def present_test(result: TestResult) -> dict[str, Any]:
+async def present_test(result: TestResult) -> dict[str, Any]:
     findings: list[Finding] = list(result.findings)
     return {"alert_name": result.alert_name, "would_fire": result.would_fire,
-            "instances": [f.alert_data for f in findings]}
+            "instances": await encoded_list(lambda f: f.alert_data, findings)}

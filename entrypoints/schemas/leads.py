@@ -12,7 +12,7 @@ import attrs
 from attrs import frozen
 from cattrs import Converter
 
-from catalyst_api.wire import BODY, QUERY, structure
+from catalyst_api.wire import BODY, QUERY, encoded_list, structure
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
 from catalyst_core.leads.model import (
@@ -173,13 +173,14 @@ def present_result(lead: LeadResult) -> dict[str, Any]:
     }
 
 
-def present_results(page: OffsetPage[LeadResult]) -> dict[str, Any]:
-    return {"results": [present_result(r) for r in page.items], "total_items": page.total_items,
-            "limit": page.request.limit, "offset": page.request.offset}
+async def present_results(page: OffsetPage[LeadResult]) -> dict[str, Any]:
+    return {"results": await encoded_list(present_result, page.items),
+            "total_items": page.total_items, "limit": page.request.limit,
+            "offset": page.request.offset}
 
 
-def present_batch(results: Sequence[LeadResult]) -> dict[str, Any]:
-    return {"results": [present_result(r) for r in results], "count": len(results)}
+async def present_batch(results: Sequence[LeadResult]) -> dict[str, Any]:
+    return {"results": await encoded_list(present_result, results), "count": len(results)}
 
 
 def present_history_entry(entry: HistoryEntry) -> dict[str, Any]:
