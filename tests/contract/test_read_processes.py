@@ -4,8 +4,10 @@ one read (Unavailable), not the pool."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -84,3 +86,36 @@ async def test_a_dead_worker_costs_one_read(sqlite_template: Path, tmp_path: Pat
     finally:
         await storage.close()
         processes.close()
+
+
+class RecordingStarts(ReadProcesses):
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.spawned_on: list[int] = []
+
+    def _spawned(self) -> Any:
+        self.spawned_on.append(threading.get_ident())
+        return super()._spawned()
+
+
+async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template: Path,
+                                                                 tmp_path: Path) -> None:
+    path = sqlite_copy(sqlite_template, tmp_path).removeprefix("sqlite+aiosqlite:///")
+    processes = RecordingStarts()
+    try:
+        await processes.start()
+        pool = processes._pool
+        assert pool is not None and len(pool._processes) == 1  # there before any read
+        assert await processes.run(path, "SELECT 1", []) == [(1,)]
+        assert processes._pool is pool
+    finally:
+        processes.close()
+    # Without start: reads arriving together share one start.
+    processes = RecordingStarts()
+    try:
+        answers = await asyncio.gather(*(processes.run(path, "SELECT ?", [n]) for n in range(5)))
+        assert answers == [[(n,)] for n in range(5)]
+    finally:
+        processes.close()
+    assert len(processes.spawned_on) == 1
+    assert threading.get_ident() not in processes.spawned_on
