@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sqlite3
+import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +27,7 @@ from typing import Any
 READER_BUSY_TIMEOUT_MS = 250
 READER_MMAP_BYTES = 256 * 1024 * 1024
 CONNECTIONS_KEPT = 8  # per worker process: one per database file it reads, most recent kept
+PARENT_CHECK_SECONDS = 0.5
 
 
 def configure_reader(connection: sqlite3.Connection) -> None:
@@ -62,15 +66,29 @@ def run(path: str, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
 
 # -- in the server --------------------------------------------------------------------------------
 
+def _exit_with_parent(parent: int) -> None:
+    """Runs first in each worker process: it exits once the server process that started it is
+    gone, however it went (a SIGKILL, a gunicorn worker killed at its graceful timeout). A worker
+    holds both ends of its own call queue, so it would otherwise wait for work forever, an orphan
+    keeping the server's output pipe open."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _started() -> None:
     """A no-op: submitting it makes the pool spawn its process."""
 
 
 class ReadProcesses:
     """A pool of worker processes for heavy reads (spawned: nothing of the server's state is copied
-    into them). `start` spawns them; else the first read does. Spawning runs on a worker thread:
-    on the event loop it held the loop ~3.5 ms (measured, one process). A pool whose process died
-    is replaced on the next read; the read that met the death raises BrokenProcessPool."""
+    into them). `start_soon` spawns them in the background; else the first read does. Spawning
+    runs on a worker thread: on the event loop it held the loop ~3.5 ms (measured, one process).
+    A pool whose process died is replaced on the next read; the read that met the death raises
+    BrokenProcessPool, as does a read after `close`."""
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
@@ -78,30 +96,49 @@ class ReadProcesses:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._starting: asyncio.Future[ProcessPoolExecutor] | None = None
+        self._closed = False
+
+    def start_soon(self) -> None:
+        """Begin spawning the worker processes on a worker thread, and return: a server calls it
+        at start-up, so that neither its start nor its first report waits for them."""
+        if self._pool is None and self._starting is None and not self._closed:
+            self._begin()
 
     async def start(self) -> None:
-        """Spawn the worker processes now (the server does at start-up), off the event loop."""
+        """Spawn the worker processes now, off the event loop, and wait until they are spawned."""
         await self._ready()
 
+    def _begin(self) -> asyncio.Future[ProcessPoolExecutor]:
+        starting = asyncio.get_running_loop().run_in_executor(None, self._spawned)
+        starting.add_done_callback(self._spawn_done)
+        self._starting = starting
+        return starting
+
+    def _spawn_done(self, starting: asyncio.Future[ProcessPoolExecutor]) -> None:
+        if self._starting is starting:
+            self._starting = None
+        if starting.cancelled() or starting.exception() is not None:
+            return  # the next read tries again, and meets the error itself
+        pool = starting.result()
+        if self._closed or (self._pool is not None and self._pool is not pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self._pool = pool
+
     async def _ready(self) -> ProcessPoolExecutor:
+        if self._closed:
+            raise BrokenProcessPool("the read processes are closed")
         if self._pool is not None:
             return self._pool
-        if self._starting is None:  # concurrent first reads share one start
-            self._starting = asyncio.get_running_loop().run_in_executor(None, self._spawned)
-        starting = self._starting
-        try:
-            pool = await asyncio.shield(starting)
-        finally:
-            if self._starting is starting and starting.done():
-                self._starting = None
-        if self._pool is None:
-            self._pool = pool
-        elif self._pool is not pool:
-            pool.shutdown(wait=False)
+        starting = self._starting or self._begin()  # concurrent first reads share one start
+        await asyncio.shield(starting)
+        if self._pool is None:  # closed meanwhile
+            raise BrokenProcessPool("the read processes are closed")
         return self._pool
 
     def _spawned(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
         for _ in range(self._workers):
             pool.submit(_started)  # spawns a process, here on this thread, and does not wait for it
         return pool
@@ -117,6 +154,8 @@ class ReadProcesses:
             raise
 
     def close(self) -> None:
+        """Stop the worker processes (a start still under way stops them once they are spawned)."""
+        self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -197,9 +197,8 @@ def build_container(settings: Settings, *, rate_table: SharedRateTable | None = 
 
 
 async def start_storage(container: Container) -> None:
-    """Create the database file's folder, migrate the schema and start the heavy reads' worker
-    processes (SQL storage only), then start the notifier's delivery of what waits in the outbox
-    (a webhook notifier's)."""
+    """Create the database file's folder and migrate the schema (SQL storage only), then start
+    the notifier's delivery of what waits in the outbox (a webhook notifier's)."""
     if container.config.storage_kind() == "sql" and not container.storage.overridden:
         path = sqlite_path(container.config.database_url())
         if path is not None:
@@ -208,12 +207,20 @@ async def start_storage(container: Container) -> None:
 
         await refuse_newer_schema(container.engine())
         await migrate(container.engine())
-        processes = container.read_processes()
-        if path is not None and processes is not None:
-            await processes.start()  # spawned now, off the loop, rather than by the first report
     start = getattr(container.notifier(), "start", None)
     if start is not None:
         start()
+
+
+async def start_read_processes(container: Container) -> None:
+    """Begin spawning the heavy reads' worker processes, off the loop and without waiting for
+    them, when the storage will use them (SQL storage on a SQLite file); else the first heavy
+    read spawns them."""
+    if container.config.storage_kind() != "sql" or container.storage.overridden:
+        return
+    processes = container.read_processes()
+    if processes is not None and sqlite_path(container.config.database_url()) is not None:
+        processes.start_soon()
 
 
 async def stop_storage(container: Container) -> None:

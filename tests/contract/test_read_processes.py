@@ -7,7 +7,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,11 +21,13 @@ import pytest
 
 from catalyst_adapters.sql import SqlStorage, create_engine
 from catalyst_adapters.sqlite_processes import ReadProcesses
+from catalyst_api.container import build_container, start_read_processes
+from catalyst_api.settings import Settings
 from catalyst_contracts.strategies import make_client, make_row
 from catalyst_core.errors import Unavailable
 from catalyst_core.metrics.model import PerformanceQuery
 from catalyst_core.paging import Order, PageRequest
-from tests.conftest import sqlite_copy
+from tests.conftest import TEST_SECRET, sqlite_copy
 
 
 class CountingProcesses(ReadProcesses):
@@ -92,10 +99,13 @@ class RecordingStarts(ReadProcesses):
     def __init__(self) -> None:
         super().__init__(1)
         self.spawned_on: list[int] = []
+        self.spawned: list[Any] = []
 
     def _spawned(self) -> Any:
         self.spawned_on.append(threading.get_ident())
-        return super()._spawned()
+        pool = super()._spawned()
+        self.spawned = list(pool._processes.values())  # the pool's own record of its workers
+        return pool
 
 
 async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template: Path,
@@ -119,3 +129,79 @@ async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template
         processes.close()
     assert len(processes.spawned_on) == 1
     assert threading.get_ident() not in processes.spawned_on
+
+
+@pytest.mark.parametrize("database", ["sqlite_file", "memory"])
+async def test_a_server_spawns_its_read_processes_at_start_up_on_a_sqlite_file(
+        database: str, sqlite_template: Path, tmp_path: Path) -> None:
+    url = sqlite_copy(sqlite_template, tmp_path) if database == "sqlite_file" else "memory"
+    container = build_container(Settings.from_env({
+        "CATALYST_DATABASE_URL": url, "CATALYST_DATA_DIR": str(tmp_path),
+        "CATALYST_JWT_SECRET": TEST_SECRET}))
+    processes = container.read_processes()
+    try:
+        await start_read_processes(container)
+        starting = processes._starting
+        assert (starting is not None) is (database == "sqlite_file")  # begun, not waited for
+        if starting is not None:
+            await starting
+            assert processes._pool is not None and len(processes._pool._processes) == 1
+    finally:
+        processes.close()
+
+
+async def test_closing_while_starting_leaves_no_process_behind(sqlite_template: Path,
+                                                               tmp_path: Path) -> None:
+    processes = RecordingStarts()
+    processes.start_soon()
+    starting = processes._starting
+    assert starting is not None
+    processes.close()
+    await starting
+    await asyncio.sleep(0)  # the start's callback has run
+    assert processes._pool is None
+    assert len(processes.spawned) == 1
+    assert all(not p.is_alive() for p in await asyncio.to_thread(_joined, processes.spawned))
+    path = sqlite_copy(sqlite_template, tmp_path).removeprefix("sqlite+aiosqlite:///")
+    with pytest.raises(BrokenProcessPool):
+        await processes.run(path, "SELECT 1", [])
+
+
+def _joined(processes: list[Any]) -> list[Any]:
+    for p in processes:
+        p.join(10)
+    return processes
+
+
+def test_a_worker_exits_when_the_server_process_is_gone(tmp_path: Path) -> None:
+    # A stand-in server starts a pool and dies by SIGKILL; its worker must not stay behind.
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import asyncio, os, signal, sys\n"
+        "from catalyst_adapters.sqlite_processes import ReadProcesses\n"
+        "async def main():\n"
+        "    processes = ReadProcesses(1)\n"
+        "    await processes.start()\n"
+        "    await processes.run(sys.argv[1], 'SELECT 1', [])\n"
+        "    print(*processes._pool._processes, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n")
+    db = tmp_path / "x.db"
+    sqlite3.connect(db).close()
+    done = subprocess.run([sys.executable, str(script), str(db)], capture_output=True, text=True,
+                          timeout=60)
+    [worker] = map(int, done.stdout.split())
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: only its parent may reap it
+        return stat.read().split(") ")[-1][0] != "Z"
