@@ -10,7 +10,7 @@ numerator (spend with no landing-page views) is infinitely high: it fires `great
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from attrs import frozen
 
 from catalyst_core.alerts.model import Condition, DataLevel, Operator
+from catalyst_core.cooperative import map_sliced
 from catalyst_core.metrics.levels import LEVEL_KEYS, LevelFilter, LevelTotals
 from catalyst_core.metrics.model import Level
 from catalyst_core.metrics.registry import MICROS, Totals, exact, reported, total
@@ -156,32 +157,58 @@ def _number(value: Any) -> Any:
     return value
 
 
+Judged = tuple[int, Finding] | None  # (spend in micros, finding) of a line that fires
+
+
 def evaluate(condition: Condition, level: DataLevel, window: Window,
              lines: Sequence[LevelTotals], account: Totals | None = None) -> list[Finding]:
     """The entities among `lines` (the level's totals over the window) that fire, highest spend
     first (ties by key). The account average is the ratio over the whole account's `totals` in the
     window: give them when `lines` were filtered; by default, the sum of the lines."""
+    judge = _judge(condition, level, window, lines, account)
+    return [] if judge is None else ranked(list(map(judge, lines)))
+
+
+async def evaluate_sliced(condition: Condition, level: DataLevel, window: Window,
+                          lines: Sequence[LevelTotals], account: Totals | None = None
+                          ) -> list[Finding]:
+    """evaluate, with the lines judged on the event loop a slice at a time: an ad-level alert
+    may judge thousands (catalyst_core.cooperative)."""
+    judge = _judge(condition, level, window, lines, account)
+    return [] if judge is None else ranked(await map_sliced(judge, lines))
+
+
+def _judge(condition: Condition, level: DataLevel, window: Window, lines: Sequence[LevelTotals],
+           account: Totals | None) -> Callable[[LevelTotals], Judged] | None:
+    """What judges one line, or None when nothing can fire (no threshold: no account average)."""
     if account is None:
         account = total(line.totals for line in lines)
     average = exact(account, condition.field)
     threshold = threshold_of(condition, average)
     if threshold is None:
-        return []
+        return None
     common = {
         "account_average": _number(reported(account, condition.field)),
         "threshold": threshold[0] / threshold[1],
         "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
     }
-    findings = []
-    for line in lines:
+
+    def judge(line: LevelTotals) -> Judged:
         if not spends_enough(line.totals, condition.min_spend):
-            continue
+            return None
         if not fires(condition, exact(line.totals, condition.field), threshold):
-            continue
-        findings.append((line.totals["spend"], Finding(entity_key(level, line),
-                                                       _alert_data(condition, level, line, common))))
-    findings.sort(key=lambda pair: (-pair[0], pair[1].entity_key))
-    return [finding for _, finding in findings]
+            return None
+        return line.totals["spend"], Finding(entity_key(level, line),
+                                             _alert_data(condition, level, line, common))
+
+    return judge
+
+
+def ranked(judged: Sequence[Judged]) -> list[Finding]:
+    """The findings among judged lines, highest spend first (ties by key)."""
+    fired = [pair for pair in judged if pair is not None]
+    fired.sort(key=lambda pair: (-pair[0], pair[1].entity_key))
+    return [finding for _, finding in fired]
 
 
 def _alert_data(condition: Condition, level: DataLevel, line: LevelTotals,

@@ -3,7 +3,6 @@ resolving or dismissing what they found. Each is one transaction; events leave a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,7 +15,7 @@ from catalyst_core.alerts import firing
 from catalyst_core.alerts.config import AlertConfig, default_configs, merged_config, parse_config
 from catalyst_core.alerts.evaluation import (
     Finding,
-    evaluate,
+    evaluate_sliced,
     level_filter,
     storage_level,
     window_of,
@@ -46,9 +45,6 @@ from catalyst_core.tasks.model import TaskStatus
 
 log = logging.getLogger("catalyst.alerts")
 
-# Evaluating more lines than this runs on a worker thread: thousands of exact comparisons would
-# hold the event loop for milliseconds.
-LINES_EVALUATED_ON_THE_LOOP = 256
 
 
 @frozen
@@ -238,9 +234,7 @@ class AlertsService:
                     return []
                 lines = await tx.performance.level_totals(
                     alert.client_id, window.start, window.end, storage_level(level), where=where)
-        if len(lines) <= LINES_EVALUATED_ON_THE_LOOP:
-            return evaluate(alert.condition, level, window, lines, account)
-        return await asyncio.to_thread(evaluate, alert.condition, level, window, lines, account)
+        return await evaluate_sliced(alert.condition, level, window, lines, account)
 
     async def _run(self, alert: Alert, *, now: datetime, by: UserId | None) -> TriggerResult | None:
         findings = await self._evaluate(alert, now)

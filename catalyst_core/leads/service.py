@@ -4,7 +4,6 @@ earlier scoring in its history."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -15,6 +14,7 @@ from attrs import frozen
 from catalyst_core.access import require, role_in, role_over
 from catalyst_core.auth.model import Actor, normalize_email
 from catalyst_core.clients.model import ClientRole
+from catalyst_core.cooperative import map_sliced
 from catalyst_core.errors import InvalidInput, NotFound
 from catalyst_core.ids import ClientId, IdFactory
 from catalyst_core.leads.model import (
@@ -34,9 +34,6 @@ from catalyst_core.leads.model import (
 from catalyst_core.leads.settings import merged_settings
 from catalyst_core.paging import OffsetPage, OffsetRequest, SortSpec
 from catalyst_core.ports import Clock, Scorer, Storage, Transaction
-
-# Scoring more leads than this runs on a worker thread (tens of microseconds each).
-LEADS_SCORED_ON_THE_LOOP = 64
 
 
 @frozen
@@ -134,40 +131,41 @@ class LeadScoringService:
 
     async def _scorings(self, leads: Sequence[NewLead], settings: ScoringSettings, now: datetime,
                         path: Callable[[int, str], str]) -> list[tuple[str, Scoring]]:
-        def run() -> list[tuple[str, Scoring]]:
-            problems: dict[str, str] = {}
-            done = []
-            for i, lead in enumerate(leads):
-                try:
-                    email = normalize_email(lead.email) if isinstance(lead.email, str) \
-                        and "\x00" not in lead.email else None
-                    if email is None:
-                        problems[path(i, "email")] = "must be an email address"
-                except InvalidInput as e:
-                    problems.update({path(i, k): v for k, v in e.fields.items()})
-                    email = None
-                source = _source(lead.source, path(i, "source"), problems)
-                raw = _raw_data(lead.raw_data, path(i, "raw_data"), problems)
-                if raw is None:
-                    continue
-                try:
-                    result = self.scorer.score(raw, settings, now=now, source=source)
-                except InvalidInput as e:
-                    problems.update({path(i, k): v for k, v in e.fields.items()})
-                    continue
-                if email is not None:
-                    done.append((email, Scoring(
-                        score=result.score, components=dict(result.components),
-                        label=settings.thresholds.label(result.score),
-                        explanation=tuple(result.explanation), raw_data=raw, source=source,
-                        scored_at=now)))
-            if problems:
-                raise InvalidInput(problems)
-            return done
+        # A batch of up to 1,000 leads: scored on the event loop a slice at a time
+        # (catalyst_core.cooperative); every lead's problems are gathered for one answer.
+        problems: dict[str, str] = {}
 
-        if len(leads) <= LEADS_SCORED_ON_THE_LOOP:
-            return run()
-        return await asyncio.to_thread(run)
+        def score(numbered: tuple[int, NewLead]) -> tuple[str, Scoring] | None:
+            i, lead = numbered
+            try:
+                email = normalize_email(lead.email) if isinstance(lead.email, str) \
+                    and "\x00" not in lead.email else None
+                if email is None:
+                    problems[path(i, "email")] = "must be an email address"
+            except InvalidInput as e:
+                problems.update({path(i, k): v for k, v in e.fields.items()})
+                email = None
+            source = _source(lead.source, path(i, "source"), problems)
+            raw = _raw_data(lead.raw_data, path(i, "raw_data"), problems)
+            if raw is None:
+                return None
+            try:
+                result = self.scorer.score(raw, settings, now=now, source=source)
+            except InvalidInput as e:
+                problems.update({path(i, k): v for k, v in e.fields.items()})
+                return None
+            if email is None:
+                return None
+            return email, Scoring(
+                score=result.score, components=dict(result.components),
+                label=settings.thresholds.label(result.score),
+                explanation=tuple(result.explanation), raw_data=raw, source=source,
+                scored_at=now)
+
+        scored = await map_sliced(score, enumerate(leads))
+        if problems:
+            raise InvalidInput(problems)
+        return [s for s in scored if s is not None]
 
     async def _store(self, tx: Transaction, client_id: ClientId,
                      scorings: Sequence[tuple[str, Scoring]], now: datetime) -> list[LeadResult]:

@@ -313,13 +313,13 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
         return out
 
     fast_runs: list[str] = []
-    original = inline._Prepared.run
+    original = inline._Prepared.fetch  # every fast-lane statement, on the loop or on a thread
 
     def counted(self: Any, conn: Any, values: Any) -> Any:
         fast_runs.append(self.sql)
         return original(self, conn, values)
 
-    monkeypatch.setattr(inline._Prepared, "run", counted)
+    monkeypatch.setattr(inline._Prepared, "fetch", counted)
     async with sqlite.transaction(write=False) as tx:
         assert isinstance(tx.connection, InlineConnection)
         fast = await reads(tx)

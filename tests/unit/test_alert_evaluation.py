@@ -9,7 +9,14 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalyst_core.alerts.evaluation import Window, entity_key, evaluate, level_filter, window_of
+from catalyst_core.alerts.evaluation import (
+    Window,
+    entity_key,
+    evaluate,
+    evaluate_sliced,
+    level_filter,
+    window_of,
+)
 from catalyst_core.alerts.model import Condition, DataLevel, Operator
 from catalyst_core.metrics.levels import LevelTotals
 from catalyst_core.metrics.registry import BASE_NAMES, DERIVED_METRICS, METRIC_NAMES, Totals, total
@@ -90,6 +97,16 @@ def test_an_entity_fires_exactly_when_the_plain_arithmetic_says_so(
     kept = [] if where is None else [line for line in lines if where.keeps(line.totals)]
     assert {f.entity_key for f in evaluate(condition, DataLevel.AD, WINDOW, kept,
                                            account_totals)} == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=ad_lines(), field=st.sampled_from(METRIC_NAMES), op=st.sampled_from(list(Operator)),
+       value=values)
+async def test_the_sliced_evaluation_finds_the_same_in_the_same_order(
+        lines: list[LevelTotals], field: str, op: Operator, value: Decimal) -> None:
+    condition = Condition(field, op, value, 7, Decimal(0))
+    assert await evaluate_sliced(condition, DataLevel.AD, WINDOW, lines) == \
+        evaluate(condition, DataLevel.AD, WINDOW, lines)
 
 
 def test_alert_data_names_the_entity_the_metric_and_the_window() -> None:
