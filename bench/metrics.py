@@ -248,38 +248,62 @@ def main(argv: list[str] | None = None) -> int:
         run.run_wrk([run.wrk_command(bench.api, "list.lua", args.connections, 3, 2,
                                      [bench.token, clients, str(run.LIST_PAGES)])])  # warm-up
         alone = run.run_wrk([list_cmd])[0]
-        stop = threading.Event()
-        served: list[float] = []
-
-        def report_loop() -> None:
-            loop_api = Api(bench.api, bench.token)
-            paths = [growth_path, performance_path]
-            while not stop.is_set():
-                started = time.perf_counter()
-                status, raw = loop_api.call("GET", paths[len(served) % 2])
-                if status != 200:
-                    raise SystemExit(f"report failed under load: {status} {raw[:200]!r}")
-                served.append((time.perf_counter() - started) * 1000)
-            loop_api.close()
-
-        loop = threading.Thread(target=report_loop)
-        loop.start()
-        with_reports = run.run_wrk([list_cmd])[0]
-        stop.set()
-        loop.join()
+        report_paths = [growth_path, performance_path]
+        with_reports, reports_ms = list_while(
+            list_cmd, lambda api, n: api.call("GET", report_paths[n % 2]), bench)
+        # Ingestion beside the list: the last batches sent again (each replaces 5,000 rows).
+        again = bodies[-10:]
+        with_ingest, batches_ms = list_while(
+            list_cmd, lambda api, n: api.call("POST", f"/clients/{client_id}/metrics",
+                                              again[n % len(again)]), bench)
         api.close()
+        shown = ("rps", "p50_ms", "p99_ms", "non2xx")
         result["latency"] = {
-            "list_alone": {k: alone[k] for k in ("rps", "p50_ms", "p99_ms", "non2xx")},
-            "list_with_reports": {k: with_reports[k] for k in ("rps", "p50_ms", "p99_ms", "non2xx")},
-            "reports_served": len(served),
-            "report_median_ms_under_load": round(statistics.median(served), 1) if served else None,
+            "list_alone": {k: alone[k] for k in shown},
+            "list_with_reports": {k: with_reports[k] for k in shown},
+            "reports_served": len(reports_ms),
+            "report_median_ms_under_load": round(statistics.median(reports_ms), 1)
+            if reports_ms else None,
+            "list_with_ingestion": {k: with_ingest[k] for k in shown},
+            "batches_ingested": len(batches_ms),
+            "batch_median_ms_under_load": round(statistics.median(batches_ms), 1)
+            if batches_ms else None,
         }
-        (run_dir / "wrk.log").write_text(alone["raw"] + "\n\n" + with_reports["raw"])
+        (run_dir / "wrk.log").write_text("\n\n".join(
+            r["raw"] for r in (alone, with_reports, with_ingest)))
     finally:
         run.stop(bench.server)
     (run.RESULTS / f"metrics-{stamp}.json").write_text(json.dumps(result, indent=2))
     print(markdown(result))
     return 0
+
+
+def list_while(list_cmd: list[str], call: Any, bench: Any) -> tuple[dict[str, Any], list[float]]:
+    """The list load (wrk) while another client makes `call(api, n)` back to back: wrk's result,
+    and each call's milliseconds."""
+    stop = threading.Event()
+    served: list[float] = []
+
+    def loop() -> None:
+        api = Api(bench.api, bench.token)
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                status, raw = call(api, len(served))
+                if status != 200:
+                    raise SystemExit(f"failed under load: {status} {raw[:200]!r}")
+                served.append((time.perf_counter() - started) * 1000)
+        finally:
+            api.close()
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        result = run.run_wrk([list_cmd])[0]
+    finally:
+        stop.set()
+        thread.join()
+    return result, served
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -304,6 +328,10 @@ def markdown(r: dict[str, Any]) -> str:
     lines.append(f"| task list p99 alone / with reports looping | {a['p99_ms']:.1f} ms / "
                  f"{w['p99_ms']:.1f} ms ({a['rps']:,.0f} / {w['rps']:,.0f} req/s; "
                  f"{lat['reports_served']} reports served meanwhile) | < 50 ms |")
+    g = lat["list_with_ingestion"]
+    lines.append(f"| task list p99 with ingestion looping | {g['p99_ms']:.1f} ms "
+                 f"({g['rps']:,.0f} req/s; {lat['batches_ingested']} batches, median "
+                 f"{lat['batch_median_ms_under_load']} ms) | |")
     return "\n".join(lines)
 
 

@@ -9,7 +9,6 @@ date its text); the driver's own executemany takes them all in one call."""
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -20,9 +19,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalyst_adapters.sql.types import UtcDateTime
+from catalyst_core.cooperative import map_sliced
 
 Row = Sequence[Any]
-ROWS_PREPARED_ON_THE_LOOP = 256
 _Compiled = tuple[str, Callable[[Row], tuple[Any, ...]]]
 _compiled: weakref.WeakKeyDictionary[Dialect, dict[tuple[int, tuple[str, ...]], _Compiled]] = \
     weakref.WeakKeyDictionary()
@@ -89,8 +88,6 @@ async def execute_many(conn: AsyncConnection, statement: Any, columns: tuple[str
     if not rows:
         return
     sql, parameters = _compile(statement, columns, conn.dialect)
-    if len(rows) <= ROWS_PREPARED_ON_THE_LOOP:
-        prepared = list(map(parameters, rows))
-    else:  # a few microseconds a row: a batch of thousands is prepared off the event loop
-        prepared = await asyncio.to_thread(lambda: list(map(parameters, rows)))
+    # A few microseconds a row: a batch of thousands a slice at a time (catalyst_core.cooperative).
+    prepared = await map_sliced(parameters, rows)
     await conn.exec_driver_sql(sql, prepared)
