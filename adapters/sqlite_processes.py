@@ -85,7 +85,7 @@ def _started() -> None:
 
 class ReadProcesses:
     """A pool of worker processes for heavy reads (spawned: nothing of the server's state is copied
-    into them). `start_soon` spawns them in the background; else the first read does. Spawning
+    into them). The first read spawns them, or `start`/`start_soon` beforehand. Spawning
     runs on a worker thread: on the event loop it held the loop ~3.5 ms (measured, one process).
     A pool whose process died is replaced on the next read; the read that met the death raises
     BrokenProcessPool, as does a read after `close`."""
@@ -99,8 +99,9 @@ class ReadProcesses:
         self._closed = False
 
     def start_soon(self) -> None:
-        """Begin spawning the worker processes on a worker thread, and return: a server calls it
-        at start-up, so that neither its start nor its first report waits for them."""
+        """Begin spawning the worker processes on a worker thread, and return. (Not called by
+        `catalyst serve` at start-up: a pool in every gunicorn worker made CPython 3.11's exit
+        hook write to a closed pipe; docs/adr/0008.)"""
         if self._pool is None and self._starting is None and not self._closed:
             self._begin()
 

@@ -131,7 +131,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(settings: Settings, host: str, port: int, workers: int, *, access_log: bool) -> None:
     from catalyst_api.app import create_app
-    from catalyst_api.container import build_container, shared_rate_table, start_read_processes
+    from catalyst_api.container import build_container, shared_rate_table
     from catalyst_api.serve import serve
 
     banner = f"database: {where(settings)}; data folder: {settings.data_dir.resolve()}"
@@ -139,12 +139,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, access_log
     table = shared_rate_table(settings, workers)
 
     def make_app() -> Any:
-        container = build_container(settings, rate_table=table)
-        app = create_app(settings, container=container)
-        # A server spawns its read processes before the first report needs them (tests and
-        # embedders that build apps of their own leave it to the first heavy read).
-        app.on_startup.append(lambda _app: start_read_processes(container))
-        return app
+        return create_app(settings, container=build_container(settings, rate_table=table))
 
     try:
         serve(make_app, host=host, port=port, workers=workers,

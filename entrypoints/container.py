@@ -212,17 +212,6 @@ async def start_storage(container: Container) -> None:
         start()
 
 
-async def start_read_processes(container: Container) -> None:
-    """Begin spawning the heavy reads' worker processes, off the loop and without waiting for
-    them, when the storage will use them (SQL storage on a SQLite file); else the first heavy
-    read spawns them."""
-    if container.config.storage_kind() != "sql" or container.storage.overridden:
-        return
-    processes = container.read_processes()
-    if processes is not None and sqlite_path(container.config.database_url()) is not None:
-        processes.start_soon()
-
-
 async def stop_storage(container: Container) -> None:
     close = getattr(container.notifier(), "close", None)
     if close is not None:

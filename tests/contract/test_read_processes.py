@@ -21,13 +21,11 @@ import pytest
 
 from catalyst_adapters.sql import SqlStorage, create_engine
 from catalyst_adapters.sqlite_processes import ReadProcesses
-from catalyst_api.container import build_container, start_read_processes
-from catalyst_api.settings import Settings
 from catalyst_contracts.strategies import make_client, make_row
 from catalyst_core.errors import Unavailable
 from catalyst_core.metrics.model import PerformanceQuery
 from catalyst_core.paging import Order, PageRequest
-from tests.conftest import TEST_SECRET, sqlite_copy
+from tests.conftest import sqlite_copy
 
 
 class CountingProcesses(ReadProcesses):
@@ -129,25 +127,6 @@ async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template
         processes.close()
     assert len(processes.spawned_on) == 1
     assert threading.get_ident() not in processes.spawned_on
-
-
-@pytest.mark.parametrize("database", ["sqlite_file", "memory"])
-async def test_a_server_spawns_its_read_processes_at_start_up_on_a_sqlite_file(
-        database: str, sqlite_template: Path, tmp_path: Path) -> None:
-    url = sqlite_copy(sqlite_template, tmp_path) if database == "sqlite_file" else "memory"
-    container = build_container(Settings.from_env({
-        "CATALYST_DATABASE_URL": url, "CATALYST_DATA_DIR": str(tmp_path),
-        "CATALYST_JWT_SECRET": TEST_SECRET}))
-    processes = container.read_processes()
-    try:
-        await start_read_processes(container)
-        starting = processes._starting
-        assert (starting is not None) is (database == "sqlite_file")  # begun, not waited for
-        if starting is not None:
-            await starting
-            assert processes._pool is not None and len(processes._pool._processes) == 1
-    finally:
-        processes.close()
 
 
 async def test_closing_while_starting_leaves_no_process_behind(sqlite_template: Path,
