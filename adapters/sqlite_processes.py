@@ -64,8 +64,6 @@ def run(path: str, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
     return _connection(path).execute(sql, parameters).fetchall()
 
 
-# -- in the server --------------------------------------------------------------------------------
-
 def _exit_with_parent(parent: int) -> None:
     """Runs first in each worker process: it exits once the server process that started it is
     gone, however it went (a SIGKILL, a gunicorn worker killed at its graceful timeout). A worker
@@ -83,12 +81,14 @@ def _started() -> None:
     """A no-op: submitting it makes the pool spawn its process."""
 
 
+# -- in the server --------------------------------------------------------------------------------
+
 class ReadProcesses:
     """A pool of worker processes for heavy reads (spawned: nothing of the server's state is copied
-    into them). The first read spawns them, or `start`/`start_soon` beforehand. Spawning
-    runs on a worker thread: on the event loop it held the loop ~3.5 ms (measured, one process).
-    A pool whose process died is replaced on the next read; the read that met the death raises
-    BrokenProcessPool, as does a read after `close`."""
+    into them). The first read spawns them, on a worker thread: on the event loop spawning held
+    the loop ~3.5 ms (measured, one process); at every server's start-up it was dropped
+    (docs/adr/0008). A pool whose process died is replaced on the next read; the read that met
+    the death raises BrokenProcessPool, as does a read after `close`."""
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
@@ -97,17 +97,6 @@ class ReadProcesses:
         self._pool: ProcessPoolExecutor | None = None
         self._starting: asyncio.Future[ProcessPoolExecutor] | None = None
         self._closed = False
-
-    def start_soon(self) -> None:
-        """Begin spawning the worker processes on a worker thread, and return. (Not called by
-        `catalyst serve` at start-up: a pool in every gunicorn worker made CPython 3.11's exit
-        hook write to a closed pipe; docs/adr/0008.)"""
-        if self._pool is None and self._starting is None and not self._closed:
-            self._begin()
-
-    async def start(self) -> None:
-        """Spawn the worker processes now, off the event loop, and wait until they are spawned."""
-        await self._ready()
 
     def _begin(self) -> asyncio.Future[ProcessPoolExecutor]:
         starting = asyncio.get_running_loop().run_in_executor(None, self._spawned)

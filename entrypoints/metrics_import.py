@@ -23,7 +23,8 @@ from tqdm import tqdm
 from catalyst_core.auth.model import Actor, GlobalRole
 from catalyst_core.errors import DomainError, InvalidInput, NotFound
 from catalyst_core.ids import ClientId, UserId
-from catalyst_core.metrics.model import MAX_ROWS_PER_BATCH, REQUIRED_FIELDS, ROW_FIELDS, parse_rows
+from catalyst_core.metrics.model import MAX_ROWS_PER_BATCH
+from catalyst_core.metrics.parsing import REQUIRED_FIELDS, ROW_FIELDS, parse_rows
 from catalyst_core.metrics.registry import BASE_METRICS, Unit
 from catalyst_core.metrics.service import MetricsService
 

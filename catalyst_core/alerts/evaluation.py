@@ -160,22 +160,15 @@ def _number(value: Any) -> Any:
 Judged = tuple[int, Finding] | None  # (spend in micros, finding) of a line that fires
 
 
-def evaluate(condition: Condition, level: DataLevel, window: Window,
-             lines: Sequence[LevelTotals], account: Totals | None = None) -> list[Finding]:
+async def evaluate(condition: Condition, level: DataLevel, window: Window,
+                   lines: Sequence[LevelTotals], account: Totals | None = None) -> list[Finding]:
     """The entities among `lines` (the level's totals over the window) that fire, highest spend
     first (ties by key). The account average is the ratio over the whole account's `totals` in the
-    window: give them when `lines` were filtered; by default, the sum of the lines."""
+    window: give them when `lines` were filtered; by default, the sum of the lines. An ad-level
+    alert may judge thousands of lines: on the event loop a slice at a time
+    (catalyst_core.cooperative)."""
     judge = _judge(condition, level, window, lines, account)
-    return [] if judge is None else ranked(list(map(judge, lines)))
-
-
-async def evaluate_sliced(condition: Condition, level: DataLevel, window: Window,
-                          lines: Sequence[LevelTotals], account: Totals | None = None
-                          ) -> list[Finding]:
-    """evaluate, with the lines judged on the event loop a slice at a time: an ad-level alert
-    may judge thousands (catalyst_core.cooperative)."""
-    judge = _judge(condition, level, window, lines, account)
-    return [] if judge is None else ranked(await map_sliced(judge, lines))
+    return [] if judge is None else _ranked(await map_sliced(judge, lines))
 
 
 def _judge(condition: Condition, level: DataLevel, window: Window, lines: Sequence[LevelTotals],
@@ -204,7 +197,7 @@ def _judge(condition: Condition, level: DataLevel, window: Window, lines: Sequen
     return judge
 
 
-def ranked(judged: Sequence[Judged]) -> list[Finding]:
+def _ranked(judged: Sequence[Judged]) -> list[Finding]:
     """The findings among judged lines, highest spend first (ties by key)."""
     fired = [pair for pair in judged if pair is not None]
     fired.sort(key=lambda pair: (-pair[0], pair[1].entity_key))

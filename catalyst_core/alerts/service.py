@@ -15,7 +15,7 @@ from catalyst_core.alerts import firing
 from catalyst_core.alerts.config import AlertConfig, default_configs, merged_config, parse_config
 from catalyst_core.alerts.evaluation import (
     Finding,
-    evaluate_sliced,
+    evaluate,
     level_filter,
     storage_level,
     window_of,
@@ -44,7 +44,6 @@ from catalyst_core.ports import Clock, Notifier, Storage, Transaction
 from catalyst_core.tasks.model import TaskStatus
 
 log = logging.getLogger("catalyst.alerts")
-
 
 
 @frozen
@@ -234,7 +233,7 @@ class AlertsService:
                     return []
                 lines = await tx.performance.level_totals(
                     alert.client_id, window.start, window.end, storage_level(level), where=where)
-        return await evaluate_sliced(alert.condition, level, window, lines, account)
+        return await evaluate(alert.condition, level, window, lines, account)
 
     async def _run(self, alert: Alert, *, now: datetime, by: UserId | None) -> TriggerResult | None:
         findings = await self._evaluate(alert, now)

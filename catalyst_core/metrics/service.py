@@ -22,8 +22,8 @@ from catalyst_core.metrics.model import (
     check_capacity,
     filter_problems,
     filter_text,
-    parse_batch,
 )
+from catalyst_core.metrics.parsing import parse_batch
 from catalyst_core.paging import Page, PageRequest, SortSpec
 from catalyst_core.ports import Storage
 
@@ -51,7 +51,7 @@ class MetricsService:
         ad_id) replace it. Members and admins ingest. Raw rows are parsed here (parse_rows);
         a PerformanceBatch of this client was parsed already."""
         if not isinstance(rows, PerformanceBatch):
-            rows = parse_batch(client_id, rows)
+            rows = await parse_batch(client_id, rows)
         elif rows.client_id != client_id:
             raise InvalidInput({"rows": "were parsed for another client"})
         async with self.storage.transaction() as tx:

@@ -12,7 +12,7 @@ from catalyst_api.schemas.metrics import IngestBody, present_row
 from catalyst_api.wire import BODY, attempt, decode_json, envelope, path_id, query_parts, structure
 from catalyst_core.errors import InvalidInput
 from catalyst_core.ids import ClientId
-from catalyst_core.metrics.model import parse_batch_sliced
+from catalyst_core.metrics.parsing import parse_batch
 from catalyst_core.metrics.service import RowFilters
 
 routes = web.RouteTableDef()
@@ -36,7 +36,7 @@ async def ingest_metrics(request: web.Request) -> web.Response:
     if isinstance(rows, list) and client_id is not None:
         # The rows' own problems too (their U+0000 included), so one 422 names every one.
         try:
-            batch = await parse_batch_sliced(client_id, rows)
+            batch = await parse_batch(client_id, rows)
         except InvalidInput as e:
             problems.update(e.fields)
     if problems:

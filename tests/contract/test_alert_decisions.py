@@ -15,7 +15,7 @@ from catalyst_core.auth.model import Actor
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Conflict
 from catalyst_core.ids import random_ids
-from catalyst_core.metrics.model import parse_rows
+from catalyst_core.metrics.parsing import parse_rows
 from catalyst_core.paging import OffsetRequest
 from catalyst_core.tasks.model import TaskStatus
 

@@ -111,18 +111,13 @@ async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template
     path = sqlite_copy(sqlite_template, tmp_path).removeprefix("sqlite+aiosqlite:///")
     processes = RecordingStarts()
     try:
-        await processes.start()
-        pool = processes._pool
-        assert pool is not None and len(pool._processes) == 1  # there before any read
-        assert await processes.run(path, "SELECT 1", []) == [(1,)]
-        assert processes._pool is pool
-    finally:
-        processes.close()
-    # Without start: reads arriving together share one start.
-    processes = RecordingStarts()
-    try:
+        # Reads arriving together share one start; later reads use the same pool.
         answers = await asyncio.gather(*(processes.run(path, "SELECT ?", [n]) for n in range(5)))
         assert answers == [[(n,)] for n in range(5)]
+        pool = processes._pool
+        assert pool is not None
+        assert await processes.run(path, "SELECT 1", []) == [(1,)]
+        assert processes._pool is pool
     finally:
         processes.close()
     assert len(processes.spawned_on) == 1
@@ -131,17 +126,18 @@ async def test_processes_are_spawned_once_and_off_the_event_loop(sqlite_template
 
 async def test_closing_while_starting_leaves_no_process_behind(sqlite_template: Path,
                                                                tmp_path: Path) -> None:
+    path = sqlite_copy(sqlite_template, tmp_path).removeprefix("sqlite+aiosqlite:///")
     processes = RecordingStarts()
-    processes.start_soon()
+    first = asyncio.ensure_future(processes.run(path, "SELECT 1", []))
+    await asyncio.sleep(0)  # the first read has begun spawning the pool
     starting = processes._starting
     assert starting is not None
-    processes.close()
-    await starting
-    await asyncio.sleep(0)  # the start's callback has run
-    assert processes._pool is None
+    processes.close()  # the server stops while its first report waits for the pool
+    with pytest.raises(BrokenProcessPool):
+        await first
+    assert starting.done() and processes._pool is None
     assert len(processes.spawned) == 1
     assert all(not p.is_alive() for p in await asyncio.to_thread(_joined, processes.spawned))
-    path = sqlite_copy(sqlite_template, tmp_path).removeprefix("sqlite+aiosqlite:///")
     with pytest.raises(BrokenProcessPool):
         await processes.run(path, "SELECT 1", [])
 
@@ -153,14 +149,13 @@ def _joined(processes: list[Any]) -> list[Any]:
 
 
 def test_a_worker_exits_when_the_server_process_is_gone(tmp_path: Path) -> None:
-    # A stand-in server starts a pool and dies by SIGKILL; its worker must not stay behind.
+    # A stand-in server reads through a pool and dies by SIGKILL; its worker must not stay behind.
     script = tmp_path / "server.py"
     script.write_text(
         "import asyncio, os, signal, sys\n"
         "from catalyst_adapters.sqlite_processes import ReadProcesses\n"
         "async def main():\n"
         "    processes = ReadProcesses(1)\n"
-        "    await processes.start()\n"
         "    await processes.run(sys.argv[1], 'SELECT 1', [])\n"
         "    print(*processes._pool._processes, flush=True)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -13,7 +13,6 @@ from catalyst_core.alerts.evaluation import (
     Window,
     entity_key,
     evaluate,
-    evaluate_sliced,
     level_filter,
     window_of,
 )
@@ -76,11 +75,11 @@ def ad_lines(draw: st.DrawFn) -> list[LevelTotals]:
 @settings(max_examples=400, deadline=None)
 @given(lines=ad_lines(), field=st.sampled_from(METRIC_NAMES), op=st.sampled_from(list(Operator)),
        value=values, min_spend=st.sampled_from([Decimal(0), Decimal("0.000001"), Decimal(10)]))
-def test_an_entity_fires_exactly_when_the_plain_arithmetic_says_so(
+async def test_an_entity_fires_exactly_when_the_plain_arithmetic_says_so(
         lines: list[LevelTotals], field: str, op: Operator, value: Decimal,
         min_spend: Decimal) -> None:
     condition = Condition(field, op, value, 7, min_spend)
-    found = {f.entity_key for f in evaluate(condition, DataLevel.AD, WINDOW, lines)}
+    found = {f.entity_key for f in await evaluate(condition, DataLevel.AD, WINDOW, lines)}
     account = {name: sum(line.totals[name] for line in lines) for name in BASE_NAMES}
     average = plain_metric(account, field)
     expected = set()
@@ -95,27 +94,17 @@ def test_an_entity_fires_exactly_when_the_plain_arithmetic_says_so(
     account_totals = total(line.totals for line in lines)
     where = level_filter(condition, account_totals)
     kept = [] if where is None else [line for line in lines if where.keeps(line.totals)]
-    assert {f.entity_key for f in evaluate(condition, DataLevel.AD, WINDOW, kept,
+    assert {f.entity_key for f in await evaluate(condition, DataLevel.AD, WINDOW, kept,
                                            account_totals)} == expected
 
 
-@settings(max_examples=100, deadline=None)
-@given(lines=ad_lines(), field=st.sampled_from(METRIC_NAMES), op=st.sampled_from(list(Operator)),
-       value=values)
-async def test_the_sliced_evaluation_finds_the_same_in_the_same_order(
-        lines: list[LevelTotals], field: str, op: Operator, value: Decimal) -> None:
-    condition = Condition(field, op, value, 7, Decimal(0))
-    assert await evaluate_sliced(condition, DataLevel.AD, WINDOW, lines) == \
-        evaluate(condition, DataLevel.AD, WINDOW, lines)
-
-
-def test_alert_data_names_the_entity_the_metric_and_the_window() -> None:
+async def test_alert_data_names_the_entity_the_metric_and_the_window() -> None:
     line = LevelTotals("google", "c1", "Summer", "s1", "Set", "a1", "Sale ad",
                        Totals.of({"spend": 100_000_000, "landing_page_views": 2}))
     other = LevelTotals("google", "c1", "Summer", "s1", "Set", "a2", "Other",
                         Totals.of({"spend": 10_000_000, "landing_page_views": 8}))
     condition = Condition("cplpv", Operator.GREATER_THAN, Decimal(20))
-    [finding] = evaluate(condition, DataLevel.AD, WINDOW, [line, other])
+    [finding] = await evaluate(condition, DataLevel.AD, WINDOW, [line, other])
     assert finding.alert_data == {
         "level": "ad", "platform": "google", "campaign_id": "c1", "campaign_name": "Summer",
         "adset_id": "s1", "adset_name": "Set", "ad_id": "a1", "ad_name": "Sale ad",
@@ -123,24 +112,24 @@ def test_alert_data_names_the_entity_the_metric_and_the_window() -> None:
         "window_start": "2026-05-01", "window_end": "2026-05-07"}
 
 
-def test_percent_operators_compare_with_the_account_ratio_not_a_mean_of_ratios() -> None:
+async def test_percent_operators_compare_with_the_account_ratio_not_a_mean_of_ratios() -> None:
     # Account CPLPV = 110 / 10 = 11; 20 % above is 13.2. Mean of the two ads' ratios would be 26.25.
     a = LevelTotals(None, None, None, None, None, None, None,
                     Totals.of({"spend": 100_000_000, "landing_page_views": 2}))
     b = LevelTotals(None, None, None, None, None, None, None,
                     Totals.of({"spend": 10_000_000, "landing_page_views": 8}))
     above = Condition("cplpv", Operator.PERCENT_ABOVE_AVERAGE, Decimal(20))
-    [finding] = evaluate(above, DataLevel.ACCOUNT, WINDOW, [a, b])
+    [finding] = await evaluate(above, DataLevel.ACCOUNT, WINDOW, [a, b])
     assert finding.alert_data["threshold"] == 13.2 and finding.alert_data["cplpv"] == 50.0
 
 
-def test_spend_without_landing_page_views_is_an_infinitely_high_cplpv() -> None:
+async def test_spend_without_landing_page_views_is_an_infinitely_high_cplpv() -> None:
     line = LevelTotals("meta", "c", None, "s", None, "a", None, Totals.of({"spend": 5_000_000}))
     high = Condition("cplpv", Operator.GREATER_THAN, Decimal(1))
     low = Condition("cplpv", Operator.LESS_THAN, Decimal(1))
-    [finding] = evaluate(high, DataLevel.AD, WINDOW, [line])
+    [finding] = await evaluate(high, DataLevel.AD, WINDOW, [line])
     assert finding.alert_data["cplpv"] is None
-    assert evaluate(low, DataLevel.AD, WINDOW, [line]) == []
+    assert await evaluate(low, DataLevel.AD, WINDOW, [line]) == []
 
 
 def test_the_window_is_the_whole_days_before_today_in_the_alerts_time_zone() -> None:

@@ -9,7 +9,8 @@ from catalyst_contracts.strategies import make_client, make_membership, make_use
 from catalyst_core.auth.model import Actor
 from catalyst_core.clients.model import ClientRole
 from catalyst_core.errors import Forbidden, InvalidInput
-from catalyst_core.metrics.model import MAX_MONEY, parse_batch
+from catalyst_core.metrics.model import MAX_MONEY
+from catalyst_core.metrics.parsing import parse_batch
 from catalyst_core.metrics.service import MetricsService
 
 
@@ -31,7 +32,7 @@ async def _world(role: ClientRole = ClientRole.MEMBER) -> tuple[MemoryStorage, A
 async def test_a_batch_parsed_for_one_client_is_not_stored_for_another() -> None:
     storage, actor, client_id, other_id = await _world()
     service = MetricsService(storage)
-    batch = parse_batch(client_id, [row("a")])  # type: ignore[arg-type]
+    batch = await parse_batch(client_id, [row("a")])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput) as refused:
         await service.ingest(actor, other_id, batch)  # type: ignore[arg-type]
     assert "rows" in refused.value.fields

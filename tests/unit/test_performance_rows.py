@@ -26,8 +26,8 @@ from catalyst_core.metrics.model import (
     MAX_ROWS_PER_BATCH,
     PerformanceRow,
     check_capacity,
-    parse_rows,
 )
+from catalyst_core.metrics.parsing import parse_rows
 from catalyst_core.metrics.registry import Totals
 
 CLIENT = ClientId(uuid.UUID(int=7))

@@ -7,7 +7,7 @@ import pytest
 from attrs import frozen
 
 from catalyst_api.wire import BODY
-from catalyst_core.metrics.model import parse_count
+from catalyst_core.metrics.parsing import parse_count
 from catalyst_core.validation import Bad, int_between
 
 
