@@ -25,6 +25,7 @@ from catalyst_core.errors import Unavailable
 from catalyst_core.paging import Order, PageRequest, SortSpec
 from catalyst_core.tasks.model import Priority, TaskQuery, TaskStatus, TaskType
 from tests.conftest import run_in_thread
+from tests.contract.both_paths import stored_task_reads_the_same_both_ways
 
 
 class FastReadStorage(SqlStorage):
@@ -297,8 +298,6 @@ async def test_with_statement_caching_off_hot_statements_go_through_sqlalchemy(
         await off.close()
 
 
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_task_reads_the_same_on_both_paths(postgres_url: tuple[str, dict[str, Any]],
@@ -312,19 +311,7 @@ def test_any_task_reads_the_same_on_both_paths(postgres_url: tuple[str, dict[str
     async def check() -> None:
         made = await fast_storage(postgres_url)
         try:
-            async with made.transaction() as tx:
-                for u in users_:
-                    await tx.users.add(u)
-                await tx.clients.add(client)
-                await tx.tasks.add(task)
-            async with made.transaction(write=False) as tx:
-                fast = await tx.tasks.get(task.id)
-                fast_page = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 5),
-                                                SortSpec())
-            async with made.transaction() as tx:
-                slow = await tx.tasks.get(task.id)
-            assert fast == slow == task
-            assert fast_page.items == [task] and fast_page.total_items == 1
+            await stored_task_reads_the_same_both_ways(made, users_, client, task)
         finally:
             await made.close()
 

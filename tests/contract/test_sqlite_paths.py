@@ -23,6 +23,7 @@ from catalyst_core.errors import Unavailable
 from catalyst_core.paging import PageRequest, SortSpec
 from catalyst_core.tasks.model import TaskQuery
 from tests.conftest import sqlite_copy
+from tests.contract.both_paths import stored_task_reads_the_same_both_ways
 
 
 @pytest.fixture
@@ -333,8 +334,6 @@ async def test_the_fast_lane_reads_what_sqlalchemy_reads(sqlite: SqlStorage,
     assert fast[7] == full and fast[8] == comment and fast[9].comment == comment.comment
 
 
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_task_reads_the_same_on_both_lanes(sqlite_template: Path, tmp_path: Path,
@@ -348,18 +347,7 @@ def test_any_task_reads_the_same_on_both_lanes(sqlite_template: Path, tmp_path: 
     async def check() -> None:
         storage = SqlStorage(create_engine(sqlite_copy(sqlite_template, tmp_path)))
         try:
-            async with storage.transaction() as tx:
-                for u in users_:
-                    await tx.users.add(u)
-                await tx.clients.add(client)
-                await tx.tasks.add(task)
-            async with storage.transaction(write=False) as tx:
-                fast = await tx.tasks.get(task.id)
-                fast_page = await tx.tasks.list(TaskQuery(client_id=client.id), PageRequest(1, 5), SortSpec())
-            async with storage.transaction() as tx:
-                slow = await tx.tasks.get(task.id)
-            assert fast == slow == task
-            assert fast_page.items == [task] and fast_page.total_items == 1
+            await stored_task_reads_the_same_both_ways(storage, users_, client, task)
         finally:
             await storage.close()
 
